@@ -1,0 +1,102 @@
+"""Tasks and batches as plain data. The scheduler owns them; everyone else sees copies."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    WAITING = "waiting"  # on a dependency or a retry back-off
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED
+
+
+FINISHED = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED})
+UNFINISHED = frozenset(State) - FINISHED
+
+OverwritePolicy = str  # "never" | "always" | "rename"
+OVERWRITE_POLICIES = ("never", "always", "rename")
+DEFAULT_NAME_TEMPLATE = "{stem}_{op}{ext}"
+
+
+@dataclass
+class Batch:
+    id: int
+    op: str
+    params: dict[str, Any]
+    output_dir: str
+    title: str = ""
+    name_template: str = DEFAULT_NAME_TEMPLATE
+    overwrite: OverwritePolicy = "never"
+    created: float = 0.0
+    # the operation run on each output of this batch's tasks (download --then anonymize)
+    then_op: str | None = None
+    then_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Batch:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Task:
+    id: str  # "<batch>.<n>", short enough to type: `aipopup jobs show 3.17`
+    batch_id: int
+    op: str
+    input: str  # a path or a URL; empty when it comes from the dependencies' outputs
+    output: str | None  # the planned primary output; None until known (chained tasks)
+    params: dict[str, Any]
+    priority: int = 0
+    seq: int = 0  # creation order, the tie-breaker between equal priorities
+    state: State = State.QUEUED
+    progress: float = 0.0
+    attempts: int = 0
+    error: str = ""
+    hint: str = ""
+    created: float = 0.0
+    started: float = 0.0
+    finished: float = 0.0
+    retry_at: float = 0.0  # wall clock time a back-off ends
+    depends_on: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # every file the task wrote (or found done)
+    result: dict[str, Any] = field(default_factory=dict)  # operation-specific (faces, bytes, ...)
+    rel_dir: str = ""  # the input's folder relative to the input root, mirrored under output_dir
+    resource: str = "cpu"
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["state"] = State(kwargs.get("state", "queued"))
+        return cls(**kwargs)
+
+    def copy(self) -> Task:
+        return dataclasses.replace(self, params=dict(self.params), depends_on=list(self.depends_on),
+                                   outputs=list(self.outputs), result=dict(self.result))
+
+    @property
+    def elapsed(self) -> float:
+        if not self.started:
+            return 0.0
+        return (self.finished or 0.0) - self.started if self.finished else 0.0
