@@ -82,16 +82,16 @@ def load_image(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> L
             f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the "
             f"{pixel_limit / 1e6:.0f}-megapixel limit.",
             "Raise the pixel limit in Settings if this image is genuine; huge images can exhaust memory.")
+    if fmt == "JPEG" and _jpeg_truncated(data):
+        # libjpeg fills a cut-off JPEG with grey and only warns; a person would call it broken.
+        raise TaskError(f"{path.name} is truncated: the JPEG data ends early.",
+                        "The file was not fully copied or downloaded.")
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
         if fmt == "?":
             raise TaskError(f"{path.name} is not an image OpenCV can read.",
                             "Supported: JPEG, PNG, WebP, BMP and TIFF.")
         raise TaskError(f"{path.name} is a damaged {fmt} file.", "Re-export or re-download it.")
-    if fmt == "JPEG" and _jpeg_truncated(data):
-        # libjpeg fills a cut-off JPEG with grey and only warns; a person would call it broken.
-        raise TaskError(f"{path.name} is truncated: the JPEG data ends early.",
-                        "The file was not fully copied or downloaded.")
     return LoadedImage(pixels=pixels, path=path, data=data, source_format=fmt, exif=exif)
 
 
