@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from aipopup.core import naming
-from aipopup.core.atomic import atomic_write
+from aipopup.core.atomic import atomic_write, fsync_file
 from aipopup.core.cancel import CancelToken
 from aipopup.core.params import Schema
 from aipopup.core.task import Batch, Task
@@ -53,7 +54,6 @@ class Operation:
     output_ext: Callable[[str, Mapping[str, Any]], str | None] = _keep_extension
     # "module:function" called once when every task of a batch has finished (e.g. the face report)
     finalizer: str | None = None
-    # exception types (names) that are transient for this operation besides TransientError
     inputs_are_urls: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -160,4 +160,14 @@ class TaskContext:
             yield tmp
             self.check()
             self._before_commit()
+        self.outputs.append(str(final))
+
+    def commit(self, tmp: Path, final: Path) -> None:
+        """Rename a finished temporary file the operation managed itself (a download's ``.part``,
+        kept across attempts for resume) into place, in the same order as ``atomic_output``."""
+        self.check()
+        if self._durable:
+            fsync_file(tmp)
+        self._before_commit()
+        os.replace(tmp, final)
         self.outputs.append(str(final))

@@ -78,6 +78,8 @@ class Task:
     result: dict[str, Any] = field(default_factory=dict)  # operation-specific (faces, bytes, ...)
     rel_dir: str = ""  # the input's folder relative to the input root, mirrored under output_dir
     resource: str = "cpu"
+    # tasks with the same key share a smaller limit (downloads: the server's host name)
+    resource_key: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
