@@ -61,7 +61,7 @@ class Operation:
         return _resolve(self.runner)  # type: ignore[no-any-return]
 
     def finalize_function(self) -> FinalizeFunction | None:
-        return _resolve(self.finalizer) if self.finalizer else None  # type: ignore[no-any-return]
+        return _resolve(self.finalizer) if self.finalizer else None
 
 
 def _resolve(spec: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,7 +106,7 @@ class Schema:
         if len(names) != len(set(names)):
             raise ValueError(f"duplicate parameter names in {names}")
 
-    def __iter__(self) -> Iterable[Param]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
 
     def get(self, name: str) -> Param:

@@ -44,6 +44,8 @@ class Batch:
     # the operation run on each output of this batch's tasks (download --then anonymize)
     then_op: str | None = None
     then_params: dict[str, Any] = field(default_factory=dict)
+    finalized: dict[str, Any] = field(default_factory=dict)  # what the batch's finalizer returned
+    final_error: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
