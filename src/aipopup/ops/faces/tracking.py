@@ -105,10 +105,15 @@ class BoxTracker:
         self.keep_score = min(keep_score, start_score)
         self.grow_per_frame = grow_per_frame
         self.max_grow = max_grow
-        self.frame_size = frame_size  # (width, height): held boxes are clipped to it
+        self.frame_size = frame_size  # (width, height): boxes wholly outside it are dropped
         self.tracks: list[Track] = []
         self.frame = -1
         self._next_id = 1
+
+    @property
+    def started_tracks(self) -> int:
+        """How many tracks were opened so far (about the number of faces that appeared)."""
+        return self._next_id - 1
 
     def update(self, detections: Sequence[tuple[Box, float]]) -> FrameBoxes:
         """Advance one frame. ``detections`` are (box, score) pairs; scores below ``keep_score``
@@ -159,11 +164,10 @@ class BoxTracker:
         held = 0
         for track in self.tracks:
             box = track.predicted(self.grow_per_frame, self.max_grow)
-            if self.frame_size is not None:
-                clipped = clip(box, *self.frame_size)
-                if clipped is None:  # extrapolated out of the picture: nothing left to cover
-                    continue
-                box = clipped
+            # Extrapolated out of the picture: nothing left to cover. A box partly outside is
+            # kept whole, so the mask keeps the face's shape and centre at the edge.
+            if self.frame_size is not None and clip(box, *self.frame_size) is None:
+                continue
             boxes.append(box)
             held += track.missed > 0
         return FrameBoxes(boxes=boxes, started=started, held=held)

