@@ -1,0 +1,450 @@
+"""download: one URL to one file in the output folder, resumable, verified, never half-presented.
+
+One call is one attempt. Failures that may pass raise ``TransientError`` and the scheduler
+retries with back-off; the ``.part`` and its sidecar stay, so the next attempt (or the next
+process) continues from the bytes on disk with ``Range`` + ``If-Range``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from aipopup.core.errors import Cancelled, TaskError, TransientError
+from aipopup.core.operation import IMAGE_EXTENSIONS, TaskContext
+from aipopup.ops.download import names
+from aipopup.ops.download.client import TokenBucket, shared_client, shared_limiter
+from aipopup.ops.download.folder import Finished, FolderState, PartState, download_key, folder_state
+
+MIB = 1024 * 1024
+READ_SIZE = MIB  # bytes asked of the socket per read: few calls, few copies
+PROGRESS_EVERY = 0.25  # seconds between progress reports of one task
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class Options:
+    url: str
+    filename: str | None
+    sha256: str | None
+    stall_timeout: float
+    max_bytes: int
+    replace_existing: bool
+
+
+def run(ctx: TaskContext) -> dict[str, Any]:
+    options = _options(ctx)
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    folder = folder_state(ctx.output_dir)
+    key = download_key(options.url, options.filename)
+    done = _already_done(ctx, folder, key, options)
+    if done is not None:
+        return done
+    ctx.check()
+    transfer = _Transfer(ctx, folder, key, options, shared_limiter(ctx.settings))
+    return transfer.run()
+
+
+def _options(ctx: TaskContext) -> Options:
+    url = ctx.input.strip()
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme not in ("http", "https"):
+        shown = f"{scheme}:// URLs are" if scheme else f"{url!r} is not a URL; only URLs"
+        raise TaskError(f"{shown} not downloaded; only http and https.",
+                        "Give an http:// or https:// link.")
+    if not urlsplit(url).hostname:
+        raise TaskError(f"{url!r} has no host name.", "Check the link.")
+    sha = ctx.params.get("sha256") or None
+    if sha is not None and not _SHA256.match(str(sha).strip()):
+        raise TaskError(f"The expected sha256 {sha!r} is not 64 hexadecimal digits.",
+                        "Fix the sha256 column of the list.")
+    stall = ctx.params.get("stall_timeout") or ctx.settings.get("stall_timeout") or 30.0
+    max_mb = ctx.params.get("max_size_mb") or ctx.settings.get("max_download_mb") or 20_000
+    filename = ctx.params.get("filename") or None
+    return Options(url=url, filename=str(filename) if filename else None,
+                   sha256=str(sha).strip().lower() if sha else None,
+                   stall_timeout=float(stall), max_bytes=int(max_mb) * 1_000_000,
+                   replace_existing=ctx.overwrite == "always")
+
+
+def _already_done(ctx: TaskContext, folder: FolderState, key: str,
+                  options: Options) -> dict[str, Any] | None:
+    """A finished file of ours is not fetched again, even when the journal never heard of it
+    (the app killed after the rename): the ledger or a leftover sidecar vouches for it."""
+    entry = folder.finished_entry(key)
+    if entry is None:
+        state = folder.read_part_state(key)
+        final = folder.path / state.name if state else None
+        if (state is None or final is None or state.total is None
+                or folder.part_path(state.name).exists() or not final.is_file()
+                or final.stat().st_size != state.total):
+            return None
+        entry = Finished(key, state.name, state.total, url=options.url)
+        folder.record_finished(entry)
+        folder.drop_part(state.name)
+    final = folder.path / entry.name
+    try:
+        size = final.stat().st_size
+    except FileNotFoundError:
+        return None  # removed since: fetch it again under the same name
+    if size != entry.size:
+        folder.release(key)  # changed since: not ours to replace; a new name is picked
+        return None
+    digest = entry.sha256
+    if options.sha256 is not None:
+        digest = digest if digest == options.sha256 else _file_sha256(final, ctx)
+        if digest != options.sha256:
+            return None  # our earlier copy is not the wanted file: fetch it again over it
+    ctx.outputs.append(str(final))
+    ctx.progress(1.0, "already downloaded")
+    return {"bytes": size, "fetched": 0, "resumed_from": size, "content_type": None,
+            "sha256": digest, "url": options.url, "name": entry.name,
+            "is_image": _is_image(entry.name, None), "already_done": True}
+
+
+class _Transfer:
+    def __init__(self, ctx: TaskContext, folder: FolderState, key: str, options: Options,
+                 limiter: TokenBucket) -> None:
+        self.ctx = ctx
+        self.folder = folder
+        self.key = key
+        self.opt = options
+        self.limiter = limiter
+        self.state = folder.read_part_state(key)
+        self.fetched = 0
+        self.resumed_from = 0
+
+    # -- the attempt ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        try:
+            final_url, content_type = self._fetch()
+        except Cancelled as exc:
+            if exc.reason == "cancel" and self.state is not None:
+                self.folder.drop_part(self.state.name)  # a pause keeps it for the next attempt
+            raise
+        return self._finish(final_url, content_type)
+
+    def _fetch(self) -> tuple[str, str | None]:
+        offset = self._resumable_offset()
+        try:
+            with self._request(offset) as response:
+                start = self._accept(response, offset)
+                self.resumed_from = start
+                total = self.state.total if self.state else None
+                if start == total:
+                    content_type = self.state.content_type if self.state else None
+                else:
+                    self._stream(response, start)
+                    content_type = _media_type(response)
+                final_url = str(response.url)
+        except httpx.TooManyRedirects:
+            raise TaskError("The server keeps redirecting (a redirect loop).",
+                            "The link is probably broken; open it in a browser to check.") from None
+        except httpx.UnsupportedProtocol as exc:
+            raise TaskError(f"The server redirected to a link that is not http or https ({exc}).",
+                            "Only http and https downloads are supported.") from None
+        except httpx.InvalidURL as exc:
+            raise TaskError(f"The link is not valid: {exc}.", "Check the link.") from None
+        except httpx.TimeoutException:
+            self._raise_if_cancelled()
+            raise TransientError(f"No data from the server for {self.opt.stall_timeout:g} s.",
+                                 "The download is retried and resumes where it stopped.") from None
+        except httpx.TransportError as exc:
+            self._raise_if_cancelled()
+            raise TransientError(f"The connection failed: {_describe(exc)}.",
+                                 "The download is retried and resumes where it stopped.") from None
+        return final_url, content_type
+
+    def _resumable_offset(self) -> int:
+        if self.state is None:
+            return 0
+        if not self.state.resumable:
+            self.folder.drop_part(self.state.name, keep_sidecar=True)
+            return 0
+        try:
+            size = self.folder.part_path(self.state.name).stat().st_size
+        except FileNotFoundError:
+            return 0
+        if self.state.total is not None and size > self.state.total:
+            self.folder.drop_part(self.state.name, keep_sidecar=True)  # longer than the file: not trustworthy
+            return 0
+        return size
+
+    @contextlib.contextmanager
+    def _request(self, offset: int) -> Iterator[httpx.Response]:
+        headers = {}
+        if offset > 0 and self.state is not None:
+            headers["Range"] = f"bytes={offset}-"
+            if self.state.validator:
+                headers["If-Range"] = self.state.validator
+        stall = self.opt.stall_timeout
+        timeout = httpx.Timeout(stall, connect=min(stall, 30.0), pool=None)
+        self.ctx.check()
+        with shared_client().stream("GET", self.opt.url, headers=headers,
+                                    timeout=timeout) as response:
+            unregister = self.ctx.token.on_cancel(_aborter(response))
+            try:
+                yield response
+            finally:
+                unregister()
+
+    def _raise_if_cancelled(self) -> None:
+        if self.ctx.token.cancelled:
+            self.ctx.check()
+
+    # -- deciding what the response means ------------------------------------------------------
+
+    def _accept(self, response: httpx.Response, offset: int) -> int:
+        """Check the answer before a byte is written; returns where the body starts in the file."""
+        status = response.status_code
+        if status == 416 and offset > 0 and self.state is not None:
+            _, _, total = _content_range(response)
+            if total == offset and self.state.total in (None, offset):
+                self.state.total = offset  # the part was already complete
+                return offset
+            self._restart_needed("the server refused to resume")
+        if status not in (200, 206):
+            _raise_for_status(response)
+        if self._is_error_page(response):
+            raise TaskError(
+                f"The server answered with a web page ({_media_type(response)}) instead of the file; "
+                "the partial download was kept.",
+                "The link has probably expired. Get a fresh link, or retry later to resume.")
+        if status == 206:
+            first, _last, total = _content_range(response)
+            if offset > 0 and self.state is not None:
+                if first != offset or (self.state.total is not None and total != self.state.total):
+                    self._restart_needed("the server sent a different part than asked for")
+                if total is None:
+                    total = self.state.total
+                self._check_size(total)
+                self.state.total = total
+                return offset
+            if first != 0:
+                raise TransientError("The server sent only part of the file without being asked.",
+                                     "The download is retried.")
+            self._begin(response, total)
+            return 0
+        # 200: a fresh download, or a server that ignores Range / a file that changed since:
+        # either way the whole file comes again, so what is on disk is dropped
+        self._begin(response, _content_length(response))
+        return 0
+
+    def _is_error_page(self, response: httpx.Response) -> bool:
+        if self.state is None or not self.folder.part_path(self.state.name).exists():
+            return False  # nothing to protect; a web page asked for is a fine download
+        got = _media_type(response)
+        expected = (self.state.content_type or "").lower()
+        return got in _HTML_TYPES and expected not in _HTML_TYPES
+
+    def _restart_needed(self, why: str) -> None:
+        assert self.state is not None
+        self.folder.drop_part(self.state.name)
+        raise TransientError(f"Could not resume: {why}; starting over.",
+                             "The download is retried from the beginning.")
+
+    def _begin(self, response: httpx.Response, total: int | None) -> None:
+        """A whole-file answer: pick the name (now that Content-Disposition is known), record
+        the sidecar before the part exists, and start the part empty."""
+        self._check_size(total)
+        if self.state is None:
+            wanted = names.choose(override=self.opt.filename,
+                                  disposition=response.headers.get("content-disposition"),
+                                  url=str(response.url), content_type=_media_type(response))
+            name = self.folder.claim(self.key, wanted, replace_existing=self.opt.replace_existing)
+        else:
+            name = self.state.name
+        self.state = PartState(key=self.key, url=self.opt.url, name=name,
+                               etag=response.headers.get("etag"),
+                               last_modified=response.headers.get("last-modified"),
+                               total=total if _is_identity(response) else None,
+                               content_type=_media_type(response) or None,
+                               # decoded bytes on disk cannot be matched to encoded Range offsets
+                               resumable=_is_identity(response))
+        self._guard_inside(self.folder.path / name)
+        self.folder.write_part_state(self.state)
+        with contextlib.suppress(FileNotFoundError):
+            self.folder.part_path(name).unlink()
+
+    def _check_size(self, total: int | None) -> None:
+        if total is not None and total > self.opt.max_bytes:
+            raise TaskError(f"The file is {total / 1e6:,.0f} MB, over the {self.opt.max_bytes / 1e6:,.0f} MB "
+                            "limit.", "Raise the download size cap in Settings if it is wanted.")
+
+    def _guard_inside(self, path: Path) -> None:
+        # names are single sanitized components; this is the last line should that ever change
+        if path.parent != self.folder.path or path.name in ("", ".", ".."):
+            raise TaskError(f"Refusing to write outside the output folder: {path}.")
+
+    # -- the body ------------------------------------------------------------------------------
+
+    def _stream(self, response: httpx.Response, start: int) -> None:
+        assert self.state is not None
+        part = self.folder.part_path(self.state.name)
+        total = self.state.total
+        written = start
+        limit = self.opt.max_bytes
+        chunks = response.iter_raw(READ_SIZE) if _is_identity(response) else response.iter_bytes()
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            last_report = time.monotonic()
+            for chunk in chunks:
+                self.ctx.check()
+                written += len(chunk)
+                if written > limit or (total is not None and written > total):
+                    os.close(fd)
+                    fd = -1
+                    self.folder.drop_part(self.state.name)
+                    if written > limit:
+                        raise TaskError(f"The download passed the {limit / 1e6:,.0f} MB limit.",
+                                        "Raise the download size cap in Settings if it is wanted.")
+                    raise TransientError("The server sent more than the file's announced size.",
+                                         "The download is retried from the beginning.")
+                _write_all(fd, chunk)
+                self.fetched += len(chunk)
+                self.limiter.consume(len(chunk), self.ctx.token)
+                now = time.monotonic()
+                if now - last_report >= PROGRESS_EVERY:
+                    last_report = now
+                    self.ctx.progress(written / total if total else 0.0, f"{written / MIB:,.1f} MiB")
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        self.ctx.check()
+        if total is not None and written < total:
+            raise TransientError(f"The connection ended after {written:,} of {total:,} bytes.",
+                                 "The download is retried and resumes where it stopped.")
+        if total is None:
+            self.state.total = written
+
+    def _finish(self, final_url: str, content_type: str | None) -> dict[str, Any]:
+        assert self.state is not None
+        name = self.state.name
+        part, final = self.folder.part_path(name), self.folder.path / name
+        if not part.exists():
+            part.touch()  # an empty file is still a file
+        size = part.stat().st_size
+        digest = None
+        if self.opt.sha256 is not None:
+            digest = _file_sha256(part, self.ctx)
+            if digest != self.opt.sha256:
+                self.folder.drop_part(name)
+                raise TaskError(f"The file's sha256 is {digest}, not the expected {self.opt.sha256}; "
+                                "the download was removed.",
+                                "The server sent a different file; check the link and the checksum.")
+        self.ctx.commit(part, final)
+        self.folder.record_finished(Finished(self.key, name, size, digest, self.opt.url))
+        self.folder.drop_part(name, keep_data=True)
+        return {"bytes": size, "fetched": self.fetched, "resumed_from": self.resumed_from,
+                "content_type": content_type, "sha256": digest, "url": final_url, "name": name,
+                "is_image": _is_image(name, content_type), "already_done": False}
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _aborter(response: httpx.Response) -> Callable[[], None]:
+    """Unblocks a read stuck in the socket from the cancelling thread: closing the descriptor does
+    not wake a blocked recv on Linux, shutting the socket down does."""
+    def abort() -> None:
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+    return abort
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    reason = response.reason_phrase or "error"
+    if status == 429 or status == 408 or status >= 500:
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        waited = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+        raise TransientError(f"The server answered {status} {reason}{waited}.",
+                             "The download is retried later.", retry_after=retry_after)
+    hints = {401: "The link needs a login; download it in a browser.",
+             403: "The server refuses access; the link may have expired or need a login.",
+             404: "The file is not there; check the link.",
+             410: "The file was removed from the server."}
+    if 300 <= status < 400:
+        raise TaskError(f"The server answered {status} {reason} without a usable redirect.",
+                        "Open the link in a browser to check it.")
+    raise TaskError(f"The server answered {status} {reason}.",
+                    hints.get(status, "Check the link; retrying will not help."))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), 3600.0)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), 3600.0)
+
+
+def _content_range(response: httpx.Response) -> tuple[int | None, int | None, int | None]:
+    match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+    if not match:
+        return None, None, None
+    first, last, total = match.groups()
+    return (int(first) if first else None, int(last) if last else None,
+            int(total) if total and total != "*" else None)
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _is_identity(response: httpx.Response) -> bool:
+    return response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
+
+
+def _media_type(response: httpx.Response) -> str:
+    value: str = response.headers.get("content-type", "")
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _is_image(name: str, content_type: str | None) -> bool:
+    if content_type and content_type.startswith("image/"):
+        return True
+    return PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[0].lower() + text[1:] if text else text
+
+
+def _file_sha256(path: Path, ctx: TaskContext) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(4 * MIB):
+            ctx.check()
+            digest.update(block)
+    return digest.hexdigest()
