@@ -16,6 +16,8 @@ from aipopup.core.cancel import CancelToken
 from aipopup.core.settings import Settings
 from aipopup.core.task import Batch, Task
 
+pytest_plugins = ["httpserver"]  # the loopback HTTP server fixture (tests/httpserver.py)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -44,3 +44,26 @@ CONVERT = register(Operation(
 # --- face operations (anonymize, crop, detect): declared below by ops/faces ---
 
 # --- download: declared below by ops/download ---
+
+DOWNLOAD = register(Operation(
+    name="download",
+    title="Download",
+    summary="Download URLs (or a .txt/.csv list of them) with resume, retry and checksum checks.",
+    schema=Schema((
+        Param("filename", "str", None, "Save under this file name (a list's 'filename' column).",
+              optional=True, advanced=True),
+        Param("sha256", "str", None, "The file's expected SHA-256; a mismatch fails the download.",
+              label="SHA-256", optional=True, advanced=True),
+        Param("stall_timeout", "float", None,
+              "Retry a download that receives nothing for this many seconds (default: Settings).",
+              label="Stall timeout (s)", minimum=0.1, maximum=3600.0, optional=True, advanced=True),
+        Param("max_size_mb", "int", None, "Refuse files larger than this (default: Settings).",
+              label="Size cap (MB)", minimum=1, maximum=10_000_000, optional=True, advanced=True),
+    )),
+    runner="aipopup.ops.download.fetch:run",
+    resource="net",
+    # what a folder given as input is searched for: URL lists
+    accepts=frozenset({".txt", ".csv"}),
+    output_ext=lambda *_: None,  # the name comes from the list, the server or the URL
+    inputs_are_urls=True,
+))
