@@ -29,7 +29,6 @@ from aipopup.ops.download.client import TokenBucket, shared_client, shared_limit
 from aipopup.ops.download.folder import Finished, FolderState, PartState, download_key, folder_state
 
 MIB = 1024 * 1024
-READ_SIZE = MIB  # bytes asked of the socket per read: few calls, few copies
 PROGRESS_EVERY = 0.25  # seconds between progress reports of one task
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -299,7 +298,9 @@ class _Transfer:
         total = self.state.total
         written = start
         limit = self.opt.max_bytes
-        chunks = response.iter_raw(READ_SIZE) if _is_identity(response) else response.iter_bytes()
+        # no chunk size: httpx would hold received bytes back to fill one, and a dropped
+        # connection would lose them; what the transport reads (64 KiB) is written at once
+        chunks = response.iter_raw() if _is_identity(response) else response.iter_bytes()
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
         try:
             last_report = time.monotonic()

@@ -241,3 +241,9 @@ def folder_state(path: Path) -> FolderState:
             state._load()
             _folders[key] = state
         return state
+
+
+def forget_folders() -> None:
+    """Drop what this process remembers, so the next use reads the disk as a new process would."""
+    with _lock:
+        _folders.clear()
