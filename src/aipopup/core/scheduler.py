@@ -239,6 +239,14 @@ class Scheduler:
     def pause_all(self) -> None:
         self.pause(self._ids_of(None))
 
+    def start(self) -> None:
+        """Lift a "stop after current": queued tasks start again (paused ones stay paused)."""
+        events: list[Event] = []
+        with self._lock:
+            self._stopping = False
+            self._dispatch(events)
+        self._emit(events)
+
     def resume_all(self) -> None:
         """Resume every paused task and lift a "stop after current"."""
         with self._lock:

@@ -44,7 +44,8 @@ def read_bytes(path: Path) -> bytes:
         with open(path, "rb") as fh:
             return fh.read()
     except FileNotFoundError:
-        raise TaskError(f"{path.name} no longer exists.", "It was moved or deleted after it was added.") from None
+        raise TaskError(f"{path.name} no longer exists.",
+                        "It was moved or deleted after it was added.") from None
     except IsADirectoryError:
         raise TaskError(f"{path.name} is a folder, not an image.") from None
     except PermissionError:
@@ -66,8 +67,17 @@ def probe(path: Path, data: bytes) -> tuple[int, int, str, bytes | None]:
             with Image.open(io.BytesIO(data)) as img:
                 exif = img.info.get("exif")
                 return img.width, img.height, img.format or "?", exif if isinstance(exif, bytes) else None
-    except Exception:
-        return 0, 0, "?", None
+    except Exception:  # any header failure: decide by the first bytes
+        return 0, 0, _format_by_signature(data), None
+
+
+_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"RIFF", "WEBP"),
+               (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _format_by_signature(data: bytes) -> str:
+    """A file that starts like an image but whose header is broken is damaged, not foreign."""
+    return next((fmt for magic, fmt in _SIGNATURES if data.startswith(magic)), "?")
 
 
 def load_image(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> LoadedImage:
@@ -127,7 +137,8 @@ def write_image(path: Path, pixels: np.ndarray, *, quality: int = 92) -> None:
                         "Choose another output folder, or make this one writable.") from None
     except OSError as exc:
         if exc.errno == 28:
-            raise TaskError(f"The disk holding {path.parent} is full.", "Free some space and retry.") from None
+            raise TaskError(f"The disk holding {path.parent} is full.",
+                            "Free some space and retry.") from None
         raise TaskError(f"Could not write to {path.parent}: {exc.strerror or exc}.") from None
 
 
