@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aipopup.core.operation import IMAGE_EXTENSIONS, Operation, register
+from aipopup.core.operation import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, Operation, register
 from aipopup.core.params import Param, Schema
 
 FORMATS = ("keep", "jpg", "png", "webp")
@@ -42,6 +42,110 @@ CONVERT = register(Operation(
 ))
 
 # --- face operations (anonymize, crop, detect): declared below by ops/faces ---
+# Parameter names are shared with the video path (ops/faces/video.py): keep them stable.
+# threshold / detection_size: None means the app's settings (detector_threshold, detector_size).
+
+FACE_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+THRESHOLD = Param("threshold", "float", None, "Face detector score threshold (default: Settings).",
+                  minimum=0.05, maximum=0.99, optional=True)
+DETECTION_SIZE = Param("detection_size", "int", None,
+                       "Longest side of the copy the detector looks at (default: Settings).",
+                       minimum=160, maximum=4096, optional=True, advanced=True)
+MIN_FACE = Param("min_face", "int", 40, "Smallest face height (pixels) searched for in big photos.",
+                 label="Smallest face (px)", minimum=8, maximum=2000, advanced=True)
+THOROUGH = Param("thorough", "bool", False,
+                 "Always search big photos for small faces, even when large ones were found (slower).",
+                 advanced=True)
+DETECTION = (THRESHOLD, DETECTION_SIZE, MIN_FACE, THOROUGH)
+FACE_QUALITY = Param("quality", "int", 92, "JPEG/WebP quality of the outputs (1-100).",
+                     minimum=1, maximum=100, advanced=True)
+MASK = (
+    Param("mode", "choice", "blur", "How faces are hidden.", choices=("blur", "pixelate", "solid")),
+    Param("shape", "choice", "ellipse", "Shape of each mask.", choices=("ellipse", "box")),
+    Param("mask_scale", "float", 1.3, "Mask size relative to the detected face box.",
+          minimum=1.0, maximum=4.0),
+)
+KEEP_METADATA = Param("keep_metadata", "bool", False,
+                      "Keep non-identifying EXIF (camera, exposure, date); GPS, serial numbers and "
+                      "names are always removed.")
+CROP = (
+    Param("width", "int", 600, "Width of each crop (pixels).", minimum=16, maximum=20_000),
+    Param("height", "int", 800, "Height of each crop (pixels).", minimum=16, maximum=20_000),
+    Param("face_percent", "int", 50, "Face height as a percentage of the crop's height.",
+          label="Face (% of height)", minimum=1, maximum=100),
+    Param("padding", "str", "0", "Room around the face, in % of its height: P, or top,right,bottom,left.",
+          optional=True),
+    Param("all_faces", "bool", False, "One crop per face (otherwise only the largest face)."),
+    Param("fill", "choice", "edge", "What fills a crop that runs past the photo's edge.",
+          choices=("edge", "black", "white"), advanced=True),
+    Param("no_face_dir", "path", "", "Copy photos without a face here (relative: in the output folder)."
+          " Without it they are reported as failed.", label="No-face folder", optional=True),
+)
+
+
+def _keep_ext(input_name: str, params: Mapping[str, Any]) -> str:
+    return Path(input_name).suffix.lower()
+
+
+ANONYMIZE = register(Operation(
+    name="anonymize",
+    title="Anonymize faces",
+    summary="Blur, pixelate or cover every face in photos and videos; metadata removed.",
+    schema=Schema((
+        *MASK,
+        THRESHOLD,
+        KEEP_METADATA,
+        Param("hold_frames", "int", 10, "Videos: frames a face stays masked after the detector loses it.",
+              minimum=0, maximum=300, advanced=True),
+        DETECTION_SIZE, MIN_FACE, THOROUGH, FACE_QUALITY,
+    )),
+    runner="aipopup.ops.faces.anonymize:run",
+    accepts=FACE_EXTENSIONS,
+    output_ext=_keep_ext,
+))
+
+CROP_OP = register(Operation(
+    name="crop",
+    title="Crop portraits",
+    summary="Crop photos to a fixed size centred on the face (or one crop per face).",
+    schema=Schema((*CROP, *DETECTION, FACE_QUALITY)),
+    runner="aipopup.ops.faces.crop:run",
+    output_ext=_keep_ext,
+))
+
+DETECT = register(Operation(
+    name="detect",
+    title="Find faces",
+    summary="Count and locate faces; a CSV or JSON report, and annotated copies with --draw.",
+    schema=Schema((
+        Param("report", "str", "faces.csv", "Report file (.csv or .json; relative: in the output folder)."),
+        Param("draw", "bool", False, "Also write a copy of each photo with the faces marked."),
+        *DETECTION, FACE_QUALITY,
+    )),
+    runner="aipopup.ops.faces.detect:run",
+    output_ext=lambda name, params: _keep_ext(name, params) if params.get("draw") else None,
+    finalizer="aipopup.ops.faces.report:finalize",
+))
+
+PROCESS = register(Operation(
+    name="process",
+    title="Several outputs in one pass",
+    summary="From one decode of each photo: an anonymized copy, a portrait crop and a resized copy.",
+    schema=Schema((
+        Param("outputs", "str", "anonymize,crop,resize",
+              "Which outputs to write: any of anonymize, crop, resize, comma-separated."),
+        *MASK, KEEP_METADATA,
+        *CROP,
+        Param("max_side", "int", 1600, "Longest side of the resized copy.", label="Resize: longest side",
+              minimum=16, maximum=100_000),
+        Param("resize_from", "choice", "anonymized", "Resize the anonymized pixels or the original ones.",
+              choices=("anonymized", "original")),
+        *DETECTION, FACE_QUALITY,
+    )),
+    runner="aipopup.ops.faces.process:run",
+    output_ext=lambda *_: None,  # every output is named by op: {stem}_anonymize, _crop, _resize
+))
+
 
 # --- download: declared below by ops/download ---
 

@@ -178,8 +178,9 @@ def _confirmed(detector: Any, bgr: np.ndarray, face: Face, threshold: float) -> 
     scale = VERIFY_FACE_PX / max(w, h, 1.0)
     small = cv2.resize(crop, None, fx=scale, fy=scale,
                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    pads = [round(v * scale) for v in (max(0, -y0), max(0, y1 - height), max(0, -x0), max(0, x1 - width))]
-    small = cv2.copyMakeBorder(small, *pads, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    top, bottom, left, right = (round(v * scale) for v in (max(0, -y0), max(0, y1 - height),
+                                                           max(0, -x0), max(0, x1 - width)))
+    small = cv2.copyMakeBorder(small, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(0, 0, 0))
     centre_x, centre_y = (cx - x0) * scale, (cy - y0) * scale
     near = VERIFY_FACE_PX * 0.4
     return any(abs(g.centre[0] - centre_x) < near and abs(g.centre[1] - centre_y) < near

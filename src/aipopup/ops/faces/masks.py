@@ -49,7 +49,7 @@ BoxLike = HasBox | Sequence[float]
 
 def _xywh(box: BoxLike) -> tuple[float, float, float, float]:
     values = box.box if hasattr(box, "box") else box
-    x, y, w, h = (float(v) for v in list(values)[:4])  # type: ignore[union-attr]
+    x, y, w, h = (float(v) for v in list(values)[:4])
     return x, y, w, h
 
 
@@ -133,7 +133,7 @@ def apply_masks(bgr: np.ndarray, boxes: Iterable[BoxLike], *, mode: str = "blur"
         raise ValueError(f"unknown mask shape {shape!r}")
     height, width = bgr.shape[:2]
     for box in boxes:
-        x, y, w, h = _xywh(box)
+        _, _, w, h = _xywh(box)
         if w <= 0 or h <= 0:
             continue
         x0, y0, x1, y1 = mask_region(box, mask_scale, width, height)
