@@ -135,7 +135,8 @@ def _start_run(tmp_path: Path, testdata: Path, count: int) -> tuple[subprocess.P
     out = tmp_path / "out"
     process = subprocess.Popen([*EXE, "run", "convert", str(folder), "-o", str(out), "--workers", "1",
                                 "--format", "png", "--json"],
-                               env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     assert process.stdout is not None
     for line in process.stdout:  # wait for real progress, not for a fixed time
         if '"state": "succeeded"' in line:

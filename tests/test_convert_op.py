@@ -4,9 +4,9 @@ from pathlib import Path
 
 import cv2
 import pytest
+from tests.conftest import MakeRun
 
 from aipopup.core.errors import TaskError
-from tests.conftest import MakeRun
 
 
 def test_convert_resizes_and_reencodes(testdata: Path, make_run: MakeRun, tmp_path: Path) -> None:

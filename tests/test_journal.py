@@ -22,9 +22,10 @@ def _batch(engine: Engine, tmp_path: Path, n: int, **params: object) -> Batch:
         source = tmp_path / f"in{i}.txt"
         source.write_text(f"input {i}")
         output = str(tmp_path / "out" / f"in{i}.out") if values["write"] else None
-        tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output, params=dict(values)))
-    return engine.scheduler.add_batch(Batch(id=0, op="probe", params=values, output_dir=str(tmp_path / "out")),
-                                      tasks)
+        tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output,
+                          params=dict(values)))
+    batch = Batch(id=0, op="probe", params=values, output_dir=str(tmp_path / "out"))
+    return engine.scheduler.add_batch(batch, tasks)
 
 
 def test_replay_rebuilds_every_state(tmp_path: Path) -> None:
@@ -51,7 +52,7 @@ def test_torn_and_garbled_lines_are_skipped_and_the_file_kept(tmp_path: Path) ->
         assert engine.scheduler.wait_idle(timeout=10)
     journal = state / JOURNAL_NAME
     lines = journal.read_bytes().splitlines(keepends=True)
-    damaged = lines[:2] + [b"\x00\xffgarbage{{\n"] + lines[2:] + [b'{"t":"upd","id":"1.1","sta']
+    damaged = [*lines[:2], b"\x00\xffgarbage{{\n", *lines[2:], b'{"t":"upd","id":"1.1","sta']
     journal.write_bytes(b"".join(damaged))
     with Engine(state) as engine:
         assert len(engine.recovery.damaged_lines) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,8 @@ from aipopup.core.task import Batch, State, Task
 def sched(tmp_path: Path) -> Iterator[Scheduler]:
     RECORDER.reset()
     executor = ThreadExecutor()
-    scheduler = Scheduler(executor, settings=Settings(values={"workers": 2, "retries": 3, "retry_delay": 0.05}))
+    settings = Settings(values={"workers": 2, "retries": 3, "retry_delay": 0.05})
+    scheduler = Scheduler(executor, settings=settings)
     yield scheduler
     scheduler.shutdown(timeout=2)
     executor.shutdown()
@@ -148,7 +150,7 @@ def test_transient_errors_retry_with_backoff_then_succeed(sched: Scheduler, tmp_
     task = sched.task(f"{batch.id}.1")
     assert task.state is State.SUCCEEDED and task.attempts == 3
     times = RECORDER.attempt_times[task.id]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # back-off 0.05 s then 0.1 s, each with jitter in [0.5, 1.0]
     assert 0.02 <= gaps[0] <= 0.3 and 0.045 <= gaps[1] <= 0.4
 

@@ -60,7 +60,7 @@ def run_self_check() -> int:
             try:
                 detail = check(Path(tmp))
                 print(f"  ok    {name:<10} {detail} ({time.perf_counter() - started:.2f} s)")
-            except Exception:  # noqa: BLE001 - every failure is reported, then the exit code says it
+            except Exception:
                 failed += 1
                 print(f"  FAIL  {name:<10}\n" + traceback.format_exc())
     print("self-check passed" if not failed else f"self-check FAILED ({failed})")
