@@ -1,0 +1,142 @@
+"""Start the desktop app: the window first, then the engine (opened on a worker: replaying the
+journal is file work), then whatever the command line handed us.
+
+Threading rules (one page, so nobody has to guess):
+- GUI thread: widgets, models, the bridge's 50 ms flush. No file, image or network work.
+- Engine pool (``QtExecutor``): task code, scheduled by the engine. Never touches Qt widgets.
+- Background runner (``worker.BackgroundRunner``): planning, engine control calls, previews,
+  opening files; results come back to the GUI thread as callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from aipopup.app import paths
+from aipopup.core.engine import Engine
+from aipopup.core.settings import Settings, SettingsError
+from aipopup.gui.executor import QtExecutor
+from aipopup.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+QUIT_TIMEOUT_S = 2.0
+# Set by the benchmark and launch-time checks: quit as soon as the window is on screen.
+QUIT_WHEN_SHOWN_ENV = "AIPOPUP_QUIT_WHEN_SHOWN"
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("AI Popup")
+    app.setOrganizationName("aipopup")
+    app.setApplicationDisplayName("AI Popup")
+    return app
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.load(paths.settings_file())
+    except SettingsError as exc:
+        QMessageBox.critical(None, "AI Popup", str(exc))
+        raise
+
+
+class Session:
+    """One running app: the window, the engine once open, and an orderly quit."""
+
+    def __init__(self, app: QApplication, settings: Settings, inputs: list[str],
+                 started: float | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.inputs = inputs
+        self.started = started if started is not None else time.perf_counter()
+        self.engine: Engine | None = None
+        self.executor = QtExecutor()
+        self.window = MainWindow(settings)
+        self.window.quitRequested.connect(app.quit)
+        app.aboutToQuit.connect(self.shutdown)
+        self._closed = False
+
+    def start(self) -> None:
+        self.window.show()
+        shown = time.perf_counter() - self.started
+        log.info("window shown %.3f s after launch", shown)
+        if os.environ.get(QUIT_WHEN_SHOWN_ENV):
+            import psutil  # the process's own start time: the launch includes Python's start-up
+
+            since_launch = time.time() - psutil.Process().create_time()
+            print(f"window shown {since_launch:.3f} s after process start "
+                  f"({shown:.3f} s after run_gui)", flush=True)
+            QTimer.singleShot(0, self.app.quit)
+            return
+        state_dir, settings, executor = paths.state_dir(), self.settings, self.executor
+
+        def open_engine() -> Engine:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            return Engine(state_dir, settings=settings, executor=executor, start_existing=False)
+
+        self.window.runner.run(open_engine, self._engine_opened, self._engine_failed)
+
+    def _engine_opened(self, engine: Engine) -> None:
+        if self._closed:
+            engine.close(QUIT_TIMEOUT_S)
+            return
+        self.engine = engine
+        self.window.attach(engine)
+        unfinished = engine.recovery.unfinished
+        if unfinished:
+            self.window.status.showMessage(
+                f"{unfinished} unfinished tasks from your last session: Start all resumes them.")
+        if self.inputs:
+            self.window.open_new_batch(self.inputs)
+
+    def _engine_failed(self, exc: Exception) -> None:
+        log.error("could not open the task journal: %s", exc, exc_info=exc)
+        QMessageBox.critical(self.window, "AI Popup", f"Could not open the task journal:\n{exc}")
+        self.app.exit(1)
+
+    def shutdown(self) -> None:
+        """Stop taking work, let running tasks reach a safe point (2 s), flush, release."""
+        if self._closed:
+            return
+        self._closed = True
+        self.window.shutdown()
+        if self.engine is not None:
+            if not self.engine.close(QUIT_TIMEOUT_S):
+                log.warning("some tasks did not stop within %.0f s; they resume next start",
+                            QUIT_TIMEOUT_S)
+        else:
+            self.executor.shutdown(wait=True)
+        self.window.close()
+
+
+def run_gui(inputs: list[str], argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    app = create_app(argv)
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return 2
+    session = Session(app, settings, list(inputs), started)
+    session.start()
+    code = app.exec()
+    session.shutdown()
+    return int(code)
+
+
+def main(argv: Any = None) -> int:  # `python -m aipopup.gui.main`
+    return run_gui(list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,410 @@
+"""The main window: toolbar, drop zone or task table, details pane, status bar.
+
+Threading: everything here runs on the GUI thread. Engine events arrive through the bridge
+(coalesced, 20 ticks a second at most). Anything that touches files, the journal or the
+engine's lock for long (planning, control calls, previews, opening files) goes through
+``BackgroundRunner``; results come back here as callbacks on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aipopup.core.engine import Engine
+from aipopup.core.planner import BatchRequest, plan
+from aipopup.core.scheduler import Scheduler
+from aipopup.core.settings import Settings
+from aipopup.core.task import FINISHED, State, Task
+from aipopup.gui import desktop
+from aipopup.gui.actions import TaskActions, WindowActions
+from aipopup.gui.bridge import EngineBridge, Update
+from aipopup.gui.details_pane import DetailsPane
+from aipopup.gui.drop_inputs import inputs_from_mime, links_in
+from aipopup.gui.drop_zone import DropZone
+from aipopup.gui.new_batch_dialog import NewBatchDialog
+from aipopup.gui.progress_delegate import ProgressDelegate
+from aipopup.gui.status_bar import StatusBar
+from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
+from aipopup.gui.worker import BackgroundRunner
+
+log = logging.getLogger(__name__)
+
+STATUS_FILTERS: list[tuple[str, frozenset[State]]] = [
+    ("All tasks", frozenset()),
+    ("Active", frozenset({State.QUEUED, State.WAITING, State.RUNNING, State.PAUSED})),
+    ("Running", frozenset({State.RUNNING})),
+    ("Queued", frozenset({State.QUEUED, State.WAITING})),
+    ("Paused", frozenset({State.PAUSED})),
+    ("Failed", frozenset({State.FAILED})),
+    ("Succeeded", frozenset({State.SUCCEEDED})),
+    ("Cancelled or skipped", frozenset({State.CANCELLED, State.SKIPPED})),
+]
+
+
+class MainWindow(QMainWindow):
+    batchAdded = Signal(int)
+    planFailed = Signal(str)
+    settingsRequested = Signal()
+    quitRequested = Signal()
+    newBatchDialogOpened = Signal(object)
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("AI Popup")
+        self.setObjectName("mainWindow")
+        self.resize(1100, 680)
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.engine: Engine | None = None
+        self.scheduler: Scheduler | None = None
+        self.bridge: EngineBridge | None = None
+        self.new_batch_dialog: NewBatchDialog | None = None
+        # GUI-side background work, and one ordered lane for engine control calls so that
+        # "pause" then "resume" clicked quickly reach the engine in that order.
+        self.runner = BackgroundRunner(self)
+        self.control = BackgroundRunner(self, max_threads=1)
+
+        self.model = TaskTableModel(self)
+        self.proxy = TaskFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.actions_ = WindowActions(self)
+        self._build_toolbar()
+        self._build_central()
+        self.status = StatusBar(self.model, self)
+        self.setStatusBar(self.status)
+        self.task_actions = TaskActions(self.table)
+        self._connect_actions()
+        self._clock = QTimer(self)  # elapsed/ETA cells move with the clock
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self.model.refresh_running)
+        self._clock.start()
+        self.model.rowsInserted.connect(self._update_empty_state)
+        self.model.rowsRemoved.connect(self._update_empty_state)
+        self.model.modelReset.connect(self._update_empty_state)
+        self._set_engine_actions_enabled(False)
+        self._update_selection_actions()
+
+    # -- construction ------------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in self.actions_.toolbar:
+            toolbar.addAction(action)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _build_central(self) -> None:
+        self.drop_zone = DropZone(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("taskTable")
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.table.verticalHeader().hide()
+        # Fixed row heights: the view never measures 10,000 rows.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in ((Column.NAME, 240), (Column.STATUS, 90), (Column.PROGRESS, 120),
+                              (Column.FACES, 55), (Column.SIZE, 90), (Column.ELAPSED, 70), (Column.ETA, 70)):
+            header.resizeSection(column, width)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # engine order until a click
+        self.table.setSortingEnabled(True)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.status_filter = QComboBox(self)
+        self.status_filter.setObjectName("statusFilter")
+        for label, _states in STATUS_FILTERS:
+            self.status_filter.addItem(label)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Search file names…")
+        self.search.setClearButtonEnabled(True)
+        self.status_filter.currentIndexChanged.connect(self._apply_filter)
+        self.search.textChanged.connect(self._apply_filter)
+
+        table_page = QWidget(self)
+        page_layout = QVBoxLayout(table_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        filters = QHBoxLayout()
+        filters.addWidget(self.status_filter)
+        filters.addWidget(self.search, 1)
+        page_layout.addLayout(filters)
+        page_layout.addWidget(self.table, 1)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.drop_zone)
+        self.stack.addWidget(table_page)
+        self.table_page = table_page
+        self.details = DetailsPane(self.runner, self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.stack)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+    def _connect_actions(self) -> None:
+        a, t = self.actions_, self.task_actions
+        a.add_files.triggered.connect(self.ask_files)
+        a.add_folder.triggered.connect(self.ask_folder)
+        a.add_links.triggered.connect(self.ask_links)
+        a.start_all.triggered.connect(lambda: self._control(lambda s: s.resume_all()))
+        a.pause_all.triggered.connect(lambda: self._control(lambda s: s.pause_all()))
+        a.clear_finished.triggered.connect(self.clear_finished)
+        a.settings.triggered.connect(self.settingsRequested)
+        a.quit.triggered.connect(self.quitRequested)
+        self.drop_zone.addFilesClicked.connect(self.ask_files)
+        self.drop_zone.addFolderClicked.connect(self.ask_folder)
+        self.drop_zone.addLinksClicked.connect(self.ask_links)
+        t.open_output.triggered.connect(lambda: self._open_outputs(desktop.open_path))
+        t.show_in_folder.triggered.connect(lambda: self._open_outputs(desktop.show_in_folder))
+        t.pause.triggered.connect(lambda: self._control_selected(Scheduler.pause))
+        t.resume.triggered.connect(lambda: self._control_selected(Scheduler.resume))
+        t.cancel.triggered.connect(lambda: self._control_selected(Scheduler.cancel))
+        t.retry.triggered.connect(lambda: self._control_selected(Scheduler.retry))
+        t.move_to_top.triggered.connect(lambda: self._control_selected(Scheduler.move_to_top))
+        t.remove.triggered.connect(lambda: self._control_selected(Scheduler.remove))
+        t.copy_error.triggered.connect(self.copy_errors)
+
+    # -- the engine --------------------------------------------------------------------------------
+    def attach(self, engine: Engine) -> None:
+        """Show ``engine``'s tasks and follow its events. Nothing runs yet at this point (the
+        engine is opened with start_existing=False), so the snapshot cannot race an event."""
+        self.engine = engine
+        self.scheduler = engine.scheduler
+        self.bridge = EngineBridge(engine.scheduler, self)
+        self.bridge.updated.connect(self._apply_update)
+        self.details.scheduler = engine.scheduler
+        self.model.load(engine.scheduler.tasks())
+        self._set_engine_actions_enabled(True)
+        self._update_empty_state()
+
+    def _apply_update(self, update: Update) -> None:
+        self.model.apply(update)
+        self.details.apply(update)
+        self.status.count_finished(update.finished)
+        if update.tasks or update.removed:
+            self._update_selection_actions()
+
+    def _control(self, call: Callable[[Scheduler], Any]) -> None:
+        scheduler = self.scheduler
+        if scheduler is not None:
+            self.control.run(lambda: call(scheduler), None, self._control_failed)
+
+    def _control_selected(self, method: Callable[[Scheduler, Iterable[str]], Any]) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self._control(lambda s: method(s, ids))
+
+    def _control_failed(self, exc: Exception) -> None:
+        log.error("engine control failed: %s", exc, exc_info=exc)
+        self.status.showMessage(f"Could not do that: {exc}", 8000)
+
+    def clear_finished(self) -> None:
+        finished = [t.id for t in self._tasks() if t.state in FINISHED]
+        if finished:
+            self._control(lambda s: s.remove(finished))
+
+    def shutdown(self) -> None:
+        """Stop following the engine and wait for GUI-side background work (the engine itself
+        is closed by whoever opened it)."""
+        self._clock.stop()
+        if self.bridge is not None:
+            self.bridge.close()
+            self.bridge.flush()
+        self.control.shutdown()
+        self.runner.shutdown()
+
+    # -- new batches -------------------------------------------------------------------------------
+    def ask_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files", "",
+                                                "Photos and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif "
+                                                "*.tiff *.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)")
+        if files:
+            self.open_new_batch(files)
+
+    def ask_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder")
+        if folder:
+            self.open_new_batch([folder])
+
+    def ask_links(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "Add links", "One link per line:",
+                                                 QGuiApplication.clipboard().text())
+        links = links_in(text) if ok else []
+        if links:
+            self.open_new_batch(links)
+
+    def open_new_batch(self, inputs: list[str]) -> NewBatchDialog:
+        if self.new_batch_dialog is not None:
+            self.new_batch_dialog.close()
+        dialog = NewBatchDialog(inputs, str(self.settings.get("output_dir") or ""), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.submit(dialog.request()))
+        dialog.destroyed.connect(lambda: self._forget_dialog(dialog))
+        self.new_batch_dialog = dialog
+        dialog.open()  # window-modal, not a nested event loop
+        self.newBatchDialogOpened.emit(dialog)
+        return dialog
+
+    def _forget_dialog(self, dialog: NewBatchDialog) -> None:
+        if self.new_batch_dialog is dialog:
+            self.new_batch_dialog = None
+
+    def submit(self, request: BatchRequest) -> None:
+        """Plan (walks folders) and queue on a worker; report back here."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            self.planFailed.emit("The engine is still starting; try again in a moment.")
+            return
+
+        def work() -> int:
+            batch, tasks = plan(request)
+            return scheduler.add_batch(batch, tasks).id
+
+        self.runner.run(work, self._batch_added, self._plan_failed)
+
+    def _batch_added(self, batch_id: int) -> None:
+        self.status.showMessage(f"Batch {batch_id} queued.", 5000)
+        self.batchAdded.emit(batch_id)
+
+    def _plan_failed(self, exc: Exception) -> None:
+        message = str(exc) or type(exc).__name__
+        self.status.showMessage(f"Could not queue the batch: {message}", 10000)
+        self.planFailed.emit(message)
+
+    # -- drag and drop -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if inputs_from_mime(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if inputs_from_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        inputs = inputs_from_mime(event.mimeData())
+        if not inputs:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_new_batch(inputs)
+
+    # -- selection, context menu -------------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        rows = self.table.selectionModel().selectedRows()
+        return [str(index.data(TASK_ID_ROLE)) for index in rows]
+
+    def _selected_tasks(self) -> list[Task]:
+        found = (self.model.task(i) for i in self.selected_ids())
+        return [t for t in found if t is not None]
+
+    def _tasks(self) -> list[Task]:
+        found = (self.model.task(i) for i in self.model.task_ids())
+        return [t for t in found if t is not None]
+
+    def _selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        current = self.table.selectionModel().currentIndex()
+        tasks = self._selected_tasks()
+        chosen = None
+        if current.isValid() and self.table.selectionModel().isRowSelected(current.row(), QModelIndex()):
+            chosen = self.model.task(str(current.data(TASK_ID_ROLE)))
+        self.details.show_task(chosen or (tasks[0] if tasks else None))
+        self._update_selection_actions()
+
+    def _update_selection_actions(self) -> None:
+        tasks = self._selected_tasks()
+        states = {t.state for t in tasks}
+        t = self.task_actions
+        has_output = any(t_.outputs or t_.output for t_ in tasks if t_.state is State.SUCCEEDED)
+        t.open_output.setEnabled(has_output)
+        t.show_in_folder.setEnabled(has_output)
+        t.pause.setEnabled(bool(states & {State.QUEUED, State.WAITING, State.RUNNING}))
+        t.resume.setEnabled(bool(states & {State.PAUSED, State.QUEUED, State.WAITING}))
+        t.cancel.setEnabled(bool(states & {State.QUEUED, State.WAITING, State.RUNNING, State.PAUSED}))
+        t.retry.setEnabled(bool(states & {State.FAILED, State.CANCELLED, State.SKIPPED}))
+        t.move_to_top.setEnabled(bool(states - FINISHED))
+        t.remove.setEnabled(bool(states & FINISHED))
+        t.copy_error.setEnabled(any(t_.error for t_ in tasks))
+
+    def context_menu(self) -> QMenu:
+        self._update_selection_actions()
+        menu = QMenu(self)
+        t = self.task_actions
+        for group in ((t.open_output, t.show_in_folder), (t.pause, t.resume, t.cancel, t.retry),
+                      (t.move_to_top, t.remove), (t.copy_error,)):
+            for action in group:
+                menu.addAction(action)
+            menu.addSeparator()
+        return menu
+
+    def _show_context_menu(self, pos: QPoint) -> None:
+        if not self.selected_ids():
+            return
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _open_outputs(self, opener: Callable[[str], None]) -> None:
+        paths = [t.outputs[0] if t.outputs else (t.output or "") for t in self._selected_tasks()
+                 if t.state is State.SUCCEEDED][:10]  # never launch a hundred viewers at once
+        for path in paths:
+            if path:
+                self.runner.run(functools.partial(opener, path), None, self._control_failed)
+
+    def copy_errors(self) -> None:
+        lines = [f"{t.id} {t.input}: {t.error}" + (f" ({t.hint})" if t.hint else "")
+                 for t in self._selected_tasks() if t.error]
+        if lines:
+            QGuiApplication.clipboard().setText("\n".join(lines))
+
+    # -- filter and empty state --------------------------------------------------------------------
+    def _apply_filter(self) -> None:
+        states = STATUS_FILTERS[max(0, self.status_filter.currentIndex())][1]
+        self.proxy.set_filter(states, self.search.text())
+
+    def _update_empty_state(self) -> None:
+        self.stack.setCurrentWidget(self.table_page if self.model.rowCount() else self.drop_zone)
+
+    def _set_engine_actions_enabled(self, enabled: bool) -> None:
+        a = self.actions_
+        for action in (a.start_all, a.pause_all, a.clear_finished):
+            action.setEnabled(enabled)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.new_batch_dialog is not None:
+            self.new_batch_dialog.close()
+        super().closeEvent(event)

@@ -1,0 +1,348 @@
+"""The task table: a thin Qt model over the engine's tasks.
+
+It holds task ids in engine order plus the latest copy of each task the bridge delivered; cell
+text is formatted only when a view asks for it. Updates never reset the model: new tasks arrive
+in one ``beginInsertRows`` per tick, changes become ``dataChanged`` over contiguous row ranges,
+and removals remove only their rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRegularExpression,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor
+
+from aipopup.core.task import State, Task
+from aipopup.gui.bridge import Update
+
+Index = QModelIndex | QPersistentModelIndex
+
+TASK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 3  # "state<TAB>searchable text", on column NAME
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 4  # 0.0 .. 1.0, for the progress delegate
+
+
+class Column(IntEnum):
+    NAME = 0
+    STATUS = 1
+    PROGRESS = 2
+    FACES = 3
+    SIZE = 4
+    ELAPSED = 5
+    ETA = 6
+    OUTPUT = 7
+
+
+HEADERS = {Column.NAME: "Input", Column.STATUS: "Status", Column.PROGRESS: "Progress",
+           Column.FACES: "Faces", Column.SIZE: "Size", Column.ELAPSED: "Elapsed", Column.ETA: "ETA",
+           Column.OUTPUT: "Output"}
+_LIVE_COLUMNS = (Column.PROGRESS, Column.ELAPSED, Column.ETA)
+_STATE_COLOURS = {State.FAILED: QColor(200, 40, 40), State.SUCCEEDED: QColor(30, 130, 60),
+                  State.CANCELLED: QColor(120, 120, 120), State.SKIPPED: QColor(120, 120, 120)}
+
+
+def short_name(text: str) -> str:
+    if "://" in text:
+        return text.rstrip("/").rsplit("/", 1)[-1] or text
+    return Path(text).name or text
+
+
+def elapsed(task: Task, now: float) -> float:
+    if not task.started:
+        return 0.0
+    if task.state is State.RUNNING:
+        return max(0.0, now - task.started)
+    return max(0.0, task.finished - task.started) if task.finished else 0.0
+
+
+def eta(task: Task, now: float) -> float | None:
+    if task.state is not State.RUNNING or task.progress < 0.02:
+        return None
+    spent = elapsed(task, now)
+    return spent * (1.0 - task.progress) / task.progress
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def format_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def faces_of(task: Task) -> int | None:
+    faces = task.result.get("faces")
+    if isinstance(faces, list | tuple):
+        return len(faces)
+    return faces if isinstance(faces, int) and not isinstance(faces, bool) else None
+
+
+def size_of(task: Task) -> tuple[float, str]:
+    """(sort key, text): bytes written when the operation reports them, else pixel size."""
+    result = task.result
+    size = result.get("bytes") or result.get("size")
+    if isinstance(size, int | float) and not isinstance(size, bool):
+        return float(size), format_bytes(size)
+    width, height = result.get("width"), result.get("height")
+    if isinstance(width, int) and isinstance(height, int):
+        return float(width * height), f"{width}×{height}"
+    return -1.0, ""
+
+
+def output_of(task: Task) -> str:
+    if task.outputs:
+        return task.outputs[0]
+    return task.output or ""
+
+
+class TaskTableModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._tasks: dict[str, Task] = {}
+
+    # -- the engine's side -------------------------------------------------------------------------
+    def load(self, tasks: Iterable[Task]) -> None:
+        """The initial fill (one reset, before any update arrives)."""
+        ordered = sorted(tasks, key=lambda t: (t.batch_id, t.seq))
+        self.beginResetModel()
+        self._ids = [t.id for t in ordered]
+        self._rows = {task_id: row for row, task_id in enumerate(self._ids)}
+        self._tasks = {t.id: t for t in ordered}
+        self.endResetModel()
+
+    def apply(self, update: Update) -> None:
+        if update.removed:
+            self._remove(update.removed)
+        new = [t for task_id, t in update.tasks.items() if task_id not in self._rows]
+        changed_rows: list[int] = []
+        for task_id, task in update.tasks.items():
+            row = self._rows.get(task_id)
+            if row is not None:
+                self._tasks[task_id] = task
+                changed_rows.append(row)
+        progress_rows: list[int] = []
+        for task_id, fraction in update.progress.items():
+            known = self._tasks.get(task_id)
+            if known is not None and task_id in self._rows:
+                known.progress = fraction
+                progress_rows.append(self._rows[task_id])
+        if new:
+            new.sort(key=lambda t: (t.batch_id, t.seq))
+            first = len(self._ids)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, task in enumerate(new):
+                self._ids.append(task.id)
+                self._rows[task.id] = first + offset
+                self._tasks[task.id] = task
+            self.endInsertRows()
+        self._emit_changed(changed_rows, Column.NAME, Column.OUTPUT)
+        self._emit_changed(progress_rows, Column.PROGRESS, Column.ETA)
+
+    def refresh_running(self) -> None:
+        """Elapsed and ETA move with the clock: repaint those cells of running rows only."""
+        rows = [self._rows[i] for i, t in self._tasks.items() if t.state is State.RUNNING and i in self._rows]
+        self._emit_changed(rows, _LIVE_COLUMNS[0], _LIVE_COLUMNS[-1])
+
+    def _remove(self, ids: set[str]) -> None:
+        rows = sorted((self._rows[i] for i in ids if i in self._rows), reverse=True)
+        for first, last in _ranges_descending(rows):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            for task_id in self._ids[first:last + 1]:
+                self._tasks.pop(task_id, None)
+            del self._ids[first:last + 1]
+            self.endRemoveRows()
+        if rows:
+            self._rows = {task_id: row for row, task_id in enumerate(self._ids)}
+
+    def _emit_changed(self, rows: list[int], first_col: int, last_col: int) -> None:
+        for first, last in _ranges_ascending(sorted(set(rows))):
+            self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
+
+    # -- queries -----------------------------------------------------------------------------------
+    def task_at(self, row: int) -> Task:
+        return self._tasks[self._ids[row]]
+
+    def task(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def row_of(self, task_id: str) -> int | None:
+        return self._rows.get(task_id)
+
+    def task_ids(self) -> list[str]:
+        return list(self._ids)
+
+    def counts(self) -> dict[State, int]:
+        counts = dict.fromkeys(State, 0)
+        for task in self._tasks.values():
+            counts[task.state] += 1
+        return counts
+
+    # -- Qt's side ---------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt default
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt default
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(Column):
+            return HEADERS[Column(section)]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        row, column = index.row(), index.column()
+        if not (0 <= row < len(self._ids)) or not (0 <= column < len(Column)):
+            return None
+        task = self._tasks[self._ids[row]]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(task, Column(column))
+        if role == TASK_ID_ROLE:
+            return task.id
+        if role == SORT_ROLE:
+            return self._sort_key(task, Column(column))
+        if role == PROGRESS_ROLE:
+            return float(task.progress)
+        if role == FILTER_ROLE:
+            return f"{task.state.value}\t{short_name(task.input)} {output_of(task)}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == Column.STATUS and task.error:
+                return task.error + (f"\n{task.hint}" if task.hint else "")
+            if column in (Column.NAME, Column.OUTPUT):
+                return task.input if column == Column.NAME else output_of(task)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == Column.STATUS:
+            return _STATE_COLOURS.get(task.state)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (
+                Column.FACES, Column.SIZE, Column.ELAPSED, Column.ETA):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _text(task: Task, column: Column) -> str:
+        now = time.time()
+        if column is Column.NAME:
+            return short_name(task.input) if task.input else f"(from {', '.join(task.depends_on)})"
+        if column is Column.STATUS:
+            return task.state.value.capitalize()
+        if column is Column.PROGRESS:
+            return f"{task.progress * 100:.0f} %"
+        if column is Column.FACES:
+            faces = faces_of(task)
+            return "" if faces is None else str(faces)
+        if column is Column.SIZE:
+            return size_of(task)[1]
+        if column is Column.ELAPSED:
+            spent = elapsed(task, now)
+            return format_duration(spent) if spent else ""
+        if column is Column.ETA:
+            return format_duration(eta(task, now))
+        return short_name(output_of(task))
+
+    @staticmethod
+    def _sort_key(task: Task, column: Column) -> Any:
+        now = time.time()
+        if column is Column.NAME:
+            return short_name(task.input).lower()
+        if column is Column.STATUS:
+            return task.state.value
+        if column is Column.PROGRESS:
+            return float(task.progress)
+        if column is Column.FACES:
+            faces = faces_of(task)
+            return -1 if faces is None else faces
+        if column is Column.SIZE:
+            return size_of(task)[0]
+        if column is Column.ELAPSED:
+            return elapsed(task, now)
+        if column is Column.ETA:
+            remaining = eta(task, now)
+            return -1.0 if remaining is None else remaining
+        return short_name(output_of(task)).lower()
+
+
+def _ranges_ascending(rows: list[int]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for row in rows:
+        if ranges and ranges[-1][1] == row - 1:
+            ranges[-1] = (ranges[-1][0], row)
+        else:
+            ranges.append((row, row))
+    return ranges
+
+
+def _ranges_descending(rows: list[int]) -> list[tuple[int, int]]:
+    """Contiguous (first, last) ranges from rows sorted high to low, highest range first, so
+    removing one range does not shift the next."""
+    ranges: list[tuple[int, int]] = []
+    for row in rows:
+        if ranges and ranges[-1][0] == row + 1:
+            ranges[-1] = (row, ranges[-1][1])
+        else:
+            ranges.append((row, row))
+    return ranges
+
+
+class TaskFilterProxy(QSortFilterProxyModel):
+    """Sort by typed keys, filter by status and search text.
+
+    Filtering is a regular expression over FILTER_ROLE rather than a Python ``filterAcceptsRow``:
+    with no filter set, Qt accepts rows without calling into Python, so inserting 10,000 rows
+    costs no per-row Python work.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterRole(FILTER_ROLE)
+        self.setFilterKeyColumn(Column.NAME)
+        self.states: frozenset[State] = frozenset()
+        self.text = ""
+
+    def set_filter(self, states: Iterable[State] = (), text: str = "") -> None:
+        self.states = frozenset(states)
+        self.text = text.strip()
+        if not self.states and not self.text:
+            self.setFilterRegularExpression(QRegularExpression())
+            return
+        state_part = "|".join(sorted(s.value for s in self.states)) if self.states else "[a-z]+"
+        pattern = f"^(?:{state_part})\\t.*{QRegularExpression.escape(self.text)}"
+        self.setFilterRegularExpression(
+            QRegularExpression(pattern, QRegularExpression.PatternOption.CaseInsensitiveOption))
