@@ -96,7 +96,7 @@ def test_reset_mid_body_resumes_with_range_and_if_range(
         fetch(url)
     kept = (out / "big.bin.part").stat().st_size
     assert 0 < kept <= 700 * KIB
-    assert (out / "big.bin.part.json").exists() and not (out / "big.bin").exists()
+    assert listing(out) == [".aipopup-downloads.jsonl", "big.bin.part"]
 
     result, outputs = fetch(url)
     resume = http_server.requests_for("/big.bin")[-1]
@@ -245,7 +245,8 @@ def test_wrong_sha256_fails_and_removes_the_file(
     with pytest.raises(TaskError, match="sha256") as info:
         fetch(url, sha256="0" * 64)
     assert not isinstance(info.value, TransientError)
-    assert listing(out) == []  # neither the file nor its part is left to be taken for good
+    # neither the file nor its part is left to be taken for good
+    assert listing(out) == [".aipopup-downloads.jsonl"]
     result, _ = fetch(url, sha256=hashlib.sha256(body).hexdigest().upper())
     assert result["sha256"] == hashlib.sha256(body).hexdigest()
     assert (out / "checked.bin").read_bytes() == body
@@ -301,14 +302,14 @@ def test_finished_download_is_found_by_a_new_process(
     assert len(http_server.requests) == 1
 
 
-def test_kill_after_rename_before_ledger_counts_as_done(
+def test_kill_after_rename_before_the_done_line_counts_as_done(
         http_server: TestServer, fetch: Any, out: Path) -> None:
     body = payload(40 * KIB)
     url = http_server.add("/k.bin", body)
     http_server.fail("/k.bin", Fault.reset(after=10 * KIB))
     with pytest.raises(TransientError):
         fetch(url)
-    # the state a kill leaves between the rename and the ledger line: sidecar, complete file
+    # the state a kill leaves between the rename and the "done" line: a start line, a whole file
     os.replace(out / "k.bin.part", out / "k.bin")
     (out / "k.bin").write_bytes(body)
     folder_module.forget_folders()
@@ -381,7 +382,7 @@ def test_cancel_removes_the_part(http_server: TestServer, fetch: Any, out: Path)
     token.cancel("cancel")
     worker.join(5)
     assert isinstance(errors[0], Cancelled)
-    assert listing(out) == []
+    assert listing(out) == [".aipopup-downloads.jsonl"]
 
 
 def _catch(errors: list[BaseException], fetch: Any, url: str, token: CancelToken) -> None:

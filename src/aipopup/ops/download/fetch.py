@@ -1,7 +1,7 @@
 """download: one URL to one file in the output folder, resumable, verified, never half-presented.
 
 One call is one attempt. Failures that may pass raise ``TransientError`` and the scheduler
-retries with back-off; the ``.part`` and its sidecar stay, so the next attempt (or the next
+retries with back-off; the ``.part`` and its log line stay, so the next attempt (or the next
 process) continues from the bytes on disk with ``Range`` + ``If-Range``.
 """
 
@@ -83,10 +83,10 @@ def _options(ctx: TaskContext) -> Options:
 def _already_done(ctx: TaskContext, folder: FolderState, key: str,
                   options: Options) -> dict[str, Any] | None:
     """A finished file of ours is not fetched again, even when the journal never heard of it
-    (the app killed after the rename): the ledger or a leftover sidecar vouches for it."""
+    (the app killed after the rename): the folder's download log vouches for it."""
     entry = folder.finished_entry(key)
     if entry is None:
-        state = folder.read_part_state(key)
+        state = folder.part_state(key)
         final = folder.path / state.name if state else None
         if (state is None or final is None or state.total is None
                 or folder.part_path(state.name).exists() or not final.is_file()
@@ -94,7 +94,6 @@ def _already_done(ctx: TaskContext, folder: FolderState, key: str,
             return None
         entry = Finished(key, state.name, state.total, url=options.url)
         folder.record_finished(entry)
-        folder.drop_part(state.name)
     final = folder.path / entry.name
     try:
         size = final.stat().st_size
@@ -123,7 +122,7 @@ class _Transfer:
         self.key = key
         self.opt = options
         self.limiter = limiter
-        self.state = folder.read_part_state(key)
+        self.state = folder.part_state(key)
         self.fetched = 0
         self.resumed_from = 0
 
@@ -134,7 +133,7 @@ class _Transfer:
             final_url, content_type = self._fetch()
         except Cancelled as exc:
             if exc.reason == "cancel" and self.state is not None:
-                self.folder.drop_part(self.state.name)  # a pause keeps it for the next attempt
+                self.folder.drop_part(self.key, self.state.name)  # a pause keeps it
             raise
         return self._finish(final_url, content_type)
 
@@ -169,18 +168,23 @@ class _Transfer:
                                  "The download is retried and resumes where it stopped.") from None
         return final_url, content_type
 
+    def _discard_data(self) -> None:
+        assert self.state is not None
+        with contextlib.suppress(FileNotFoundError):
+            self.folder.part_path(self.state.name).unlink()
+
     def _resumable_offset(self) -> int:
         if self.state is None:
             return 0
         if not self.state.resumable:
-            self.folder.drop_part(self.state.name, keep_sidecar=True)
+            self._discard_data()
             return 0
         try:
             size = self.folder.part_path(self.state.name).stat().st_size
         except FileNotFoundError:
             return 0
         if self.state.total is not None and size > self.state.total:
-            self.folder.drop_part(self.state.name, keep_sidecar=True)  # longer than the file: not trustworthy
+            self._discard_data()  # longer than the file: not trustworthy
             return 0
         return size
 
@@ -253,13 +257,13 @@ class _Transfer:
 
     def _restart_needed(self, why: str) -> None:
         assert self.state is not None
-        self.folder.drop_part(self.state.name)
+        self.folder.drop_part(self.key, self.state.name)
         raise TransientError(f"Could not resume: {why}; starting over.",
                              "The download is retried from the beginning.")
 
     def _begin(self, response: httpx.Response, total: int | None) -> None:
         """A whole-file answer: pick the name (now that Content-Disposition is known), record
-        the sidecar before the part exists, and start the part empty."""
+        the start in the folder's log before the part exists, and start the part empty."""
         self._check_size(total)
         if self.state is None:
             wanted = names.choose(override=self.opt.filename,
@@ -276,7 +280,7 @@ class _Transfer:
                                # decoded bytes on disk cannot be matched to encoded Range offsets
                                resumable=_is_identity(response))
         self._guard_inside(self.folder.path / name)
-        self.folder.write_part_state(self.state)
+        self.folder.record_start(self.state)
         with contextlib.suppress(FileNotFoundError):
             self.folder.part_path(name).unlink()
 
@@ -310,7 +314,7 @@ class _Transfer:
                 if written > limit or (total is not None and written > total):
                     os.close(fd)
                     fd = -1
-                    self.folder.drop_part(self.state.name)
+                    self.folder.drop_part(self.key, self.state.name)
                     if written > limit:
                         raise TaskError(f"The download passed the {limit / 1e6:,.0f} MB limit.",
                                         "Raise the download size cap in Settings if it is wanted.")
@@ -344,13 +348,12 @@ class _Transfer:
         if self.opt.sha256 is not None:
             digest = _file_sha256(part, self.ctx)
             if digest != self.opt.sha256:
-                self.folder.drop_part(name)
+                self.folder.drop_part(self.key, name)
                 raise TaskError(f"The file's sha256 is {digest}, not the expected {self.opt.sha256}; "
                                 "the download was removed.",
                                 "The server sent a different file; check the link and the checksum.")
         self.ctx.commit(part, final)
         self.folder.record_finished(Finished(self.key, name, size, digest, self.opt.url))
-        self.folder.drop_part(name, keep_data=True)
         return {"bytes": size, "fetched": self.fetched, "resumed_from": self.resumed_from,
                 "content_type": content_type, "sha256": digest, "url": final_url, "name": name,
                 "is_image": _is_image(name, content_type), "already_done": False}

@@ -1,17 +1,19 @@
 """What one output folder holds for downloads: finished files, partial ones, and claimed names.
 
-Three things must survive the process being killed at any moment:
+Two things must survive the process being killed at any moment:
 
-- ``NAME.part`` + ``NAME.part.json`` (the sidecar): a transfer in progress; the sidecar says which
-  URL it belongs to and the validator (ETag / Last-Modified) a resume needs. The sidecar is
-  written before the first byte of the part, so a ``.part`` without one is not ours (a browser's,
-  say) and is left alone.
-- ``.aipopup-downloads.jsonl`` (the ledger): one line per finished download, URL key -> name and
-  size. It makes a re-run find its own earlier file (same name, no "(2)" copy) and tells our
-  finished file apart from somebody else's file that happens to have the same name.
-- The order on completion: rename the part into place, append to the ledger, delete the sidecar.
-  Whatever step a kill interrupts, the next run finds either a resumable part, or the sidecar
-  next to a complete file of the size it recorded, or the ledger line.
+- ``NAME.part``: the bytes of a transfer in progress, beside where ``NAME`` will be.
+- ``.aipopup-downloads.jsonl``, the folder's download log: a ``start`` line when a transfer
+  begins (URL key, name, ETag / Last-Modified, size: what a resume needs) and a ``done`` line
+  when its file is in place (name, size, sha256). One log per folder rather than a sidecar per
+  file, because creating a file is the dearest thing a small download does on disk.
+
+The order on completion is: rename the part into place, then log ``done``. Whatever step a kill
+interrupts, the next run finds a resumable part, or a ``start`` line next to a complete file of
+the size it announced, or the ``done`` line. The log also makes a re-run find its own earlier
+file (same name, no "(2)" copy) and tells our finished file apart from somebody else's file
+that happens to have the same name. A ``.part`` the log knows nothing about is not ours (a
+browser's, say) and is left alone.
 
 Names are claimed under one process-wide lock, so concurrent tasks never pick the same one, and
 a key keeps its name for the life of the process (a retried or resumed task finds its part).
@@ -20,12 +22,13 @@ a key keeps its name for the life of the process (a retried or resumed task find
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +36,9 @@ from aipopup.ops.download import names
 
 log = logging.getLogger(__name__)
 
-LEDGER_NAME = ".aipopup-downloads.jsonl"
+LOG_NAME = ".aipopup-downloads.jsonl"
 FORMAT = 1
+COMPACT_MIN_LINES = 2000  # below this a log is never worth rewriting
 
 
 def download_key(url: str, filename: str | None) -> str:
@@ -45,7 +49,7 @@ def download_key(url: str, filename: str | None) -> str:
 
 @dataclass
 class PartState:
-    """The sidecar's content: enough to resume a transfer after a restart."""
+    """A transfer in progress: enough to resume it after a restart."""
 
     key: str
     url: str
@@ -55,7 +59,6 @@ class PartState:
     total: int | None = None  # the complete size, when the server said
     content_type: str | None = None
     resumable: bool = True
-    v: int = FORMAT
 
     @property
     def validator(self) -> str | None:
@@ -64,12 +67,15 @@ class PartState:
             return self.etag
         return self.last_modified
 
+    def record(self) -> dict[str, Any]:
+        return {"v": FORMAT, "ev": "start", **dataclasses.asdict(self)}
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PartState:
+    def from_record(cls, data: dict[str, Any]) -> PartState:
         total = data.get("total")
         return cls(key=str(data["key"]), url=str(data["url"]), name=str(data["name"]),
                    etag=_opt_str(data.get("etag")), last_modified=_opt_str(data.get("last_modified")),
-                   total=total if isinstance(total, int) else None,
+                   total=total if isinstance(total, int) and total >= 0 else None,
                    content_type=_opt_str(data.get("content_type")),
                    resumable=data.get("resumable", True) is not False)
 
@@ -81,7 +87,14 @@ class Finished:
     size: int
     sha256: str | None = None
     url: str = ""
-    v: int = FORMAT
+
+    def record(self) -> dict[str, Any]:
+        return {"v": FORMAT, "ev": "done", **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Finished:
+        return cls(key=str(data["key"]), name=str(data["name"]), size=int(data["size"]),
+                   sha256=_opt_str(data.get("sha256")), url=str(data.get("url", "")))
 
 
 def _opt_str(value: Any) -> str | None:
@@ -94,6 +107,8 @@ class FolderState:
     claims: dict[str, str] = field(default_factory=dict)  # key -> name
     owners: dict[str, str] = field(default_factory=dict)  # name.casefold() -> key
     finished: dict[str, Finished] = field(default_factory=dict)
+    parts: dict[str, PartState] = field(default_factory=dict)
+    _fd: int = -1
 
     # -- names -------------------------------------------------------------------------------
 
@@ -118,7 +133,7 @@ class FolderState:
         raise AssertionError("unreachable: variants() never ends")
 
     def release(self, key: str) -> None:
-        """Give a name up (our file there turned out not to be ours, or was removed)."""
+        """Give a name up: the file there is no longer the one we downloaded."""
         with _lock:
             name = self.claims.pop(key, None)
             if name is not None and self.owners.get(name.casefold()) == key:
@@ -126,8 +141,7 @@ class FolderState:
             self.finished.pop(key, None)
 
     def _occupied(self, name: str) -> bool:
-        return any(os.path.lexists(self.path / n)
-                   for n in (name, name + names.PART_SUFFIX, name + names.SIDECAR_SUFFIX))
+        return any(os.path.lexists(self.path / n) for n in (name, name + names.PART_SUFFIX))
 
     def _set_claim(self, key: str, name: str) -> None:
         old = self.claims.get(key)
@@ -136,95 +150,102 @@ class FolderState:
         self.claims[key] = name
         self.owners[name.casefold()] = key
 
-    # -- finished downloads ------------------------------------------------------------------
+    # -- finished and partial downloads --------------------------------------------------------
 
     def finished_entry(self, key: str) -> Finished | None:
         with _lock:
             return self.finished.get(key)
 
     def record_finished(self, entry: Finished) -> None:
-        line = json.dumps(asdict(entry), separators=(",", ":")) + "\n"
         with _lock:
             self.finished[entry.key] = entry
-            # not fsync'd: a kill keeps what reached the OS; a lost line after a power cut only
-            # costs a second copy next time, never a wrong "already done"
-            with open(self.path / LEDGER_NAME, "a", encoding="utf-8") as fh:
-                fh.write(line)
+            self.parts.pop(entry.key, None)
+            self._append(entry.record())
 
-    # -- partial downloads -------------------------------------------------------------------
+    def part_state(self, key: str) -> PartState | None:
+        with _lock:
+            state = self.parts.get(key)
+            return dataclasses.replace(state) if state else None
+
+    def record_start(self, state: PartState) -> None:
+        """Logged before the part's first byte, so a part on disk is always one we can place."""
+        with _lock:
+            self.parts[state.key] = dataclasses.replace(state)
+            self._append(state.record())
 
     def part_path(self, name: str) -> Path:
         return self.path / (name + names.PART_SUFFIX)
 
-    def sidecar_path(self, name: str) -> Path:
-        return self.path / (name + names.SIDECAR_SUFFIX)
+    def drop_part(self, key: str, name: str) -> None:
+        with _lock:
+            self.parts.pop(key, None)
+        with contextlib.suppress(FileNotFoundError):
+            self.part_path(name).unlink()
 
-    def read_part_state(self, key: str) -> PartState | None:
-        name = self.claimed(key)
-        if name is None:
-            return None
-        state = _read_sidecar(self.sidecar_path(name))
-        return state if state is not None and state.key == key else None
+    def _append(self, record: dict[str, Any]) -> None:
+        # not fsync'd: a kill keeps what reached the OS; a line lost to a power cut costs a
+        # second copy or a restarted transfer, never a wrong "already done"
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        if self._fd >= 0 and os.fstat(self._fd).st_nlink == 0:
+            self._close()  # the folder (or the log) was deleted under us: start a new log
+        if self._fd < 0:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                               | getattr(os, "O_BINARY", 0), 0o644)
+        os.write(self._fd, line)
 
-    def write_part_state(self, state: PartState) -> None:
-        path = self.sidecar_path(state.name)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(state), separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
+    def _close(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
 
-    def drop_part(self, name: str, *, keep_data: bool = False, keep_sidecar: bool = False) -> None:
-        """Delete a transfer's part and sidecar (``keep_data``: only the sidecar, after the part
-        was renamed into place; ``keep_sidecar``: only the data, to start the transfer over)."""
-        paths = []
-        if not keep_data:
-            paths.append(self.part_path(name))
-        if not keep_sidecar:
-            paths.append(self.sidecar_path(name))
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-    # -- loading -----------------------------------------------------------------------------
+    # -- loading -------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._load_ledger()
-        with os.scandir(self.path) as entries:
-            sidecars = [e.name for e in entries if e.name.endswith(names.SIDECAR_SUFFIX)]
-        for sidecar in sidecars:
-            state = _read_sidecar(self.path / sidecar)
-            name = sidecar[: -len(names.SIDECAR_SUFFIX)]
-            if state is None or state.name != name:
-                # a sidecar torn by a kill is written before its part exists; nothing to keep
-                log.warning("removing an unreadable download state file %s", self.path / sidecar)
-                self.drop_part(name)
-                continue
-            self._set_claim(state.key, name)
-
-    def _load_ledger(self) -> None:
+        path = self.path / LOG_NAME
         try:
-            text = (self.path / LEDGER_NAME).read_text(encoding="utf-8", errors="replace")
+            data = path.read_bytes()
         except FileNotFoundError:
             return
-        for line in text.splitlines():
-            try:
-                data = json.loads(line)
-                entry = Finished(key=str(data["key"]), name=str(data["name"]), size=int(data["size"]),
-                                 sha256=_opt_str(data.get("sha256")), url=str(data.get("url", "")))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a kill: that download is found by its sidecar instead
-            if names.sanitize(entry.name) != entry.name:
-                continue  # never trust a name that could leave the folder, even from our own file
-            self.finished[entry.key] = entry
-            self._set_claim(entry.key, entry.name)
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        for line in lines:
+            self._replay(line)
+        if len(lines) > COMPACT_MIN_LINES and len(lines) > 2 * (len(self.finished) + len(self.parts)):
+            self._compact(path)
+        elif data and not data.endswith(b"\n"):
+            # a line torn by a kill: end it, or the next line would be glued on and lost too
+            self._append_raw(b"\n")
 
+    def _replay(self, line: str) -> None:
+        try:
+            data = json.loads(line)
+            if data.get("ev") == "start":
+                state = PartState.from_record(data)
+                if names.sanitize(state.name) != state.name:
+                    return  # never trust a name that could leave the folder, even our own
+                self.parts[state.key] = state
+                self._set_claim(state.key, state.name)
+            elif data.get("ev") == "done":
+                entry = Finished.from_record(data)
+                if names.sanitize(entry.name) != entry.name:
+                    return
+                self.finished[entry.key] = entry
+                self.parts.pop(entry.key, None)
+                self._set_claim(entry.key, entry.name)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # a torn or foreign line; its download is found by another line or restarts
 
-def _read_sidecar(path: Path) -> PartState | None:
-    try:
-        state = PartState.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return state if names.sanitize(state.name) == state.name else None
+    def _compact(self, path: Path) -> None:
+        records = [e.record() for e in self.finished.values()] + [s.record() for s in self.parts.values()]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _append_raw(self, data: bytes) -> None:
+        with open(self.path / LOG_NAME, "ab") as fh:
+            fh.write(data)
 
 
 _lock = threading.RLock()
@@ -246,4 +267,6 @@ def folder_state(path: Path) -> FolderState:
 def forget_folders() -> None:
     """Drop what this process remembers, so the next use reads the disk as a new process would."""
     with _lock:
+        for state in _folders.values():
+            state._close()
         _folders.clear()

@@ -16,9 +16,8 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 FALLBACK_STEM = "download"
-MAX_NAME_BYTES = 200  # leaves room for " (NNN)" and ".part.json" under the usual 255-byte limit
+MAX_NAME_BYTES = 200  # leaves room for " (NNN)" and ".part" under the usual 255-byte limit
 PART_SUFFIX = ".part"
-SIDECAR_SUFFIX = ".part.json"
 
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
@@ -42,10 +41,9 @@ def sanitize(raw: str) -> str:
     stem = name.split(".", 1)[0].upper()
     if stem.rstrip() in _WINDOWS_RESERVED:
         name = "_" + name
-    # a download must not be mistaken for another one's temporary files
-    for suffix in (SIDECAR_SUFFIX, PART_SUFFIX):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)] + suffix.replace(".", "_")
+    # a download must not be mistaken for another one's partial file
+    if name.lower().endswith(PART_SUFFIX):
+        name = name[: -len(PART_SUFFIX)] + "_part"
     return _limit_length(name)
 
 
