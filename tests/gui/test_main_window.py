@@ -1,0 +1,238 @@
+"""The main window over a real engine: drops open the New-batch dialog, batches run to
+completion in the table, and the context menu controls tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from aipopup.core.task import State
+from aipopup.gui.drop_zone import DROP_TEXT
+from aipopup.gui.main_window import MainWindow
+from aipopup.gui.new_batch_dialog import NewBatchDialog
+from aipopup.gui.task_model import Column
+
+WAIT_MS = 20_000
+
+
+def drop(window: MainWindow, mime: QMimeData) -> bool:
+    """Send the drag-enter then drop a real drag would; returns whether the drop was accepted."""
+    centre = window.rect().center()
+    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+    return event.isAccepted()
+
+
+def file_mime(*paths: Path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def start_batch(qtbot: QtBot, window: MainWindow, dialog: NewBatchDialog, output: Path,
+                op: str = "convert") -> int:
+    dialog.select_op(op)
+    dialog.output_edit.setText(str(output))
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS) as added:
+        dialog.accept()
+    return int(added.args[0])
+
+
+def status(window: MainWindow, task_id: str) -> str:
+    row = window.model.row_of(task_id)
+    assert row is not None
+    return str(window.model.index(row, Column.STATUS).data())
+
+
+def trigger(window: MainWindow, task_ids: list[str], text: str) -> None:
+    """Select ``task_ids`` in the table and trigger the context-menu entry called ``text``."""
+    window.table.clearSelection()
+    selection = window.table.selectionModel()
+    for task_id in task_ids:
+        row = window.model.row_of(task_id)
+        assert row is not None
+        index = window.proxy.mapFromSource(window.model.index(row, 0))
+        selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+    menu = window.context_menu()
+    actions = {a.text().replace("&", ""): a for a in menu.actions() if not a.isSeparator()}
+    action: QAction = actions[text]
+    assert action.isEnabled(), f"{text} is disabled for {task_ids}"
+    action.trigger()
+    menu.deleteLater()
+
+
+def test_empty_window_shows_the_drop_zone_and_toolbar_shortcuts(window: MainWindow) -> None:
+    assert window.stack.currentWidget() is window.drop_zone
+    assert window.drop_zone.label.text() == DROP_TEXT
+    toolbar_actions = window.toolbar.actions()
+    assert len(toolbar_actions) == 7
+    assert all(not a.shortcut().isEmpty() for a in toolbar_actions)
+    assert all(not a.shortcut().isEmpty() for a in window.task_actions.all)
+    shortcuts = [a.shortcut().toString() for a in [*toolbar_actions, *window.task_actions.all]]
+    assert len(shortcuts) == len(set(shortcuts)), shortcuts
+
+
+def test_dropping_files_queues_a_batch_that_runs_to_completion(
+        qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
+    files = sorted(photos.glob("*.jpg"))
+    assert drop(window, file_mime(*files))
+    dialog = window.new_batch_dialog
+    assert dialog is not None and dialog.inputs == [str(f) for f in files]
+    batch_id = start_batch(qtbot, window, dialog, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(files), timeout=WAIT_MS)
+    assert window.stack.currentWidget() is window.table_page
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == len(files), timeout=WAIT_MS)
+    for task_id in window.model.task_ids():
+        assert task_id.startswith(f"{batch_id}.")
+        assert status(window, task_id) == "Succeeded"
+        task = window.model.task(task_id)
+        assert task is not None and Path(task.outputs[0]).is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{f.stem}_convert.jpg" for f in files)
+
+
+def test_dropping_a_folder_plans_it_recursively_off_the_gui_thread(
+        qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
+    assert drop(window, file_mime(photos))
+    dialog = window.new_batch_dialog
+    assert dialog is not None and dialog.recursive.isChecked()
+    start_batch(qtbot, window, dialog, tmp_path / "out")
+    expected = len(list(photos.rglob("*.jpg")))
+    assert expected == 6
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == expected, timeout=WAIT_MS)
+    assert (tmp_path / "out" / "more").is_dir()
+
+
+def test_dropping_text_with_links_offers_download_and_fetches_them(
+        qtbot: QtBot, window: MainWindow, http_server: object, tmp_path: Path, photos: Path) -> None:
+    body = next(photos.glob("*.jpg")).read_bytes()
+    urls = [http_server.add(f"/pics/{n}.jpg", body, content_type="image/jpeg")  # type: ignore[attr-defined]
+            for n in ("one", "two")]
+    mime = QMimeData()
+    mime.setText(f"look at {urls[0]} and also\n{urls[1]}.")
+    assert drop(window, mime)
+    dialog = window.new_batch_dialog
+    assert dialog is not None and dialog.inputs == urls
+    assert [op.name for op in dialog.operations] == ["download"]
+    start_batch(qtbot, window, dialog, tmp_path / "downloads", op="download")
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 2, timeout=WAIT_MS)
+    outputs = [Path(t.outputs[0]) for t in map(window.model.task, window.model.task_ids()) if t]
+    assert [p.read_bytes() == body for p in outputs] == [True, True]
+    assert {p.parent for p in outputs} == {tmp_path / "downloads"}
+
+
+def test_a_drop_without_files_or_links_is_refused(window: MainWindow) -> None:
+    mime = QMimeData()
+    mime.setText("just words, nothing to fetch")
+    assert not drop(window, mime)
+    assert window.new_batch_dialog is None
+
+
+def test_new_batch_dialog_remembers_the_last_choices(
+        qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
+    dialog = window.open_new_batch([str(next(photos.glob("*.jpg")))])
+    dialog.select_op("convert")
+    assert dialog.form is not None
+    dialog.form.set_values({"quality": 55})
+    start_batch(qtbot, window, dialog, tmp_path / "chosen")
+    again = window.open_new_batch([str(photos)])
+    assert again.op_name == "convert"
+    assert again.output_edit.text() == str(tmp_path / "chosen")
+    assert again.form is not None and again.form.values()["quality"] == 55
+    again.output_edit.setText("")
+    assert not again.buttons.buttons()[0].isEnabled()  # Start waits for an output folder
+    again.reject()
+
+
+def test_the_table_shows_each_state_and_the_context_menu_controls_tasks(
+        qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
+    # One worker; a 24 MP photo first keeps it busy while the small ones wait in the queue.
+    inputs = [big_photo, *sorted(photos.glob("*.jpg"))[:3]]
+    dialog = window.open_new_batch([str(p) for p in inputs])
+    start_batch(qtbot, window, dialog, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT_MS)
+    first, second, third, fourth = window.model.task_ids()
+    seen: dict[str, set[str]] = {t: set() for t in window.model.task_ids()}
+
+    def record() -> None:
+        for task_id in seen:
+            if window.model.row_of(task_id) is not None:
+                seen[task_id].add(status(window, task_id))
+
+    window.model.dataChanged.connect(record)
+    record()
+    qtbot.waitUntil(lambda: status(window, first) == "Running", timeout=WAIT_MS)
+    assert status(window, fourth) == "Queued"
+
+    trigger(window, [third, fourth], "Pause")
+    qtbot.waitUntil(lambda: {status(window, third), status(window, fourth)} == {"Paused"}, timeout=WAIT_MS)
+    trigger(window, [fourth], "Cancel")
+    qtbot.waitUntil(lambda: status(window, fourth) == "Cancelled", timeout=WAIT_MS)
+    assert window.details.task is not None  # the selection shows in the details pane
+    trigger(window, [third], "Resume")
+    qtbot.waitUntil(lambda: status(window, third) in ("Queued", "Running", "Succeeded"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(status(window, t) == "Succeeded" for t in (first, second, third)),
+                    timeout=WAIT_MS)
+    trigger(window, [fourth], "Retry")
+    qtbot.waitUntil(lambda: status(window, fourth) == "Succeeded", timeout=WAIT_MS)
+
+    assert {"Queued", "Running", "Succeeded"} <= seen[first] | seen[second]
+    assert {"Paused", "Cancelled", "Succeeded"} <= seen[fourth]
+    assert window.model.counts()[State.SUCCEEDED] == 4
+
+    trigger(window, [first, second], "Remove")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=WAIT_MS)
+    assert window.model.row_of(first) is None
+    assert window.scheduler is not None and len(window.scheduler.tasks()) == 2
+
+
+def test_details_pane_shows_error_hint_and_a_preview_loaded_off_thread(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, photos: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    good = next(photos.glob("*.jpg"))
+    dialog = window.open_new_batch([str(good), str(broken)])
+    start_batch(qtbot, window, dialog, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.counts()[State.FAILED] == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 1, timeout=WAIT_MS)
+    good_id, broken_id = window.model.task_ids()
+    trigger(window, [broken_id], "Copy error")
+    assert broken_id in QApplication.clipboard().text()
+    assert window.details.error.isVisible() and window.details.error.text()
+    window.table.clearSelection()
+    window.table.selectRow(window.proxy.mapFromSource(window.model.index(window.model.row_of(good_id) or 0,
+                                                                        0)).row())
+    qtbot.waitUntil(lambda: window.details.preview_loaded, timeout=WAIT_MS)
+    after = window.details.after.pixmap()
+    assert after is not None and not after.isNull()
+    assert max(after.width(), after.height()) <= 260
+
+
+def test_filter_by_status_and_search(qtbot: QtBot, window: MainWindow, tmp_path: Path, photos: Path) -> None:
+    files = sorted(photos.glob("*.jpg"))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"nothing")
+    dialog = window.open_new_batch([str(broken), *map(str, files)])
+    start_batch(qtbot, window, dialog, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.scheduler is not None and window.scheduler.is_idle()
+                    and window.model.counts()[State.SUCCEEDED] == len(files), timeout=WAIT_MS)
+    window.status_filter.setCurrentText("Failed")
+    assert window.proxy.rowCount() == 1
+    window.status_filter.setCurrentText("All tasks")
+    window.search.setText(files[0].stem[:12])
+    assert 1 <= window.proxy.rowCount() < len(files) + 1
+    window.search.setText("")
+    assert window.proxy.rowCount() == len(files) + 1
+    window.table.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
+    names = [window.proxy.index(r, Column.NAME).data() for r in range(window.proxy.rowCount())]
+    assert names == sorted(names, key=str.lower, reverse=True)
