@@ -36,7 +36,7 @@ PIXEL_CELLS = 4
 # The ellipse mask is drawn this many pixels across the region, then upscaled: a feathered edge
 # about 1/MASK_RES of the region wide, for the price of a tiny drawing.
 MASK_RES = 64
-FOREHEAD = 0.15
+FOREHEAD = 0.25
 
 
 class HasBox(Protocol):
