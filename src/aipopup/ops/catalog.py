@@ -170,4 +170,6 @@ DOWNLOAD = register(Operation(
     accepts=frozenset({".txt", ".csv"}),
     output_ext=lambda *_: None,  # the name comes from the list, the server or the URL
     inputs_are_urls=True,
+    # turns URLs and .txt/.csv lists into one item (url, filename, sha256) per download
+    extra={"expand": "aipopup.ops.download.sources:expand"},
 ))

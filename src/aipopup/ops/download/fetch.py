@@ -47,7 +47,6 @@ class Options:
 
 def run(ctx: TaskContext) -> dict[str, Any]:
     options = _options(ctx)
-    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     folder = folder_state(ctx.output_dir)
     key = download_key(options.url, options.filename)
     done = _already_done(ctx, folder, key, options)
@@ -305,7 +304,7 @@ class _Transfer:
         # no chunk size: httpx would hold received bytes back to fill one, and a dropped
         # connection would lose them; what the transport reads (64 KiB) is written at once
         chunks = response.iter_raw() if _is_identity(response) else response.iter_bytes()
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        fd = _open_part(part)
         try:
             last_report = time.monotonic()
             for chunk in chunks:
@@ -371,6 +370,15 @@ def _aborter(response: httpx.Response) -> Callable[[], None]:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
     return abort
+
+
+def _open_part(part: Path) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+    try:
+        return os.open(part, flags, 0o644)
+    except FileNotFoundError:  # the output folder was removed since this process first used it
+        part.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(part, flags, 0o644)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -203,6 +203,7 @@ class FolderState:
     # -- loading -------------------------------------------------------------------------------
 
     def _load(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         path = self.path / LOG_NAME
         try:
             data = path.read_bytes()
@@ -254,6 +255,9 @@ _folders: dict[Path, FolderState] = {}
 
 def folder_state(path: Path) -> FolderState:
     """The state of one output folder, read from disk the first time this process uses it."""
+    state = _folders.get(path)
+    if state is not None:
+        return state
     key = Path(os.path.abspath(path))
     with _lock:
         state = _folders.get(key)
@@ -261,6 +265,7 @@ def folder_state(path: Path) -> FolderState:
             state = FolderState(key)
             state._load()
             _folders[key] = state
+        _folders[path] = state  # also under the caller's spelling: the next look-up is one dict get
         return state
 
 

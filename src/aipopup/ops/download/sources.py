@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aipopup.core.planner import PlanError
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: "C:\x" is a path
 _COMMENT = re.compile(r"\s+#.*$")
 _URL_COLUMNS = ("url", "link", "href", "uri")
 
 
-class SourceError(ValueError):
+class SourceError(PlanError):
     """A list file that cannot be read or understood; the message names the file."""
 
 
