@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from aipopup.core.engine import Engine
 from aipopup.core.task import Batch, State, Task
 from aipopup.gui.bridge import TICK_MS, EngineBridge, Update
-from aipopup.gui.task_model import PROGRESS_ROLE, Column, TaskFilterProxy, TaskTableModel
+from aipopup.gui.task_model import INSERT_CHUNK, PROGRESS_ROLE, Column, TaskFilterProxy, TaskTableModel
 
 
 def make_task(n: int, state: State = State.QUEUED, **extra: Any) -> Task:
@@ -46,7 +46,7 @@ def test_model_passes_qt_model_checks_through_inserts_changes_and_removals(
     qtmodeltester.check(proxy, force_py=True)
 
 
-def test_updates_touch_only_changed_rows_and_insert_in_one_go(qtbot: QtBot) -> None:
+def test_updates_touch_only_changed_rows_and_insert_in_chunks(qtbot: QtBot) -> None:
     model = TaskTableModel()
     model.load([make_task(n) for n in range(1, 1001)])
     inserted: list[tuple[int, int]] = []
@@ -58,10 +58,18 @@ def test_updates_touch_only_changed_rows_and_insert_in_one_go(qtbot: QtBot) -> N
     new = {f"1.{n}": make_task(n) for n in range(1001, 11001)}
     model.apply(Update(tasks={**new, "1.10": make_task(10, State.RUNNING),
                               "1.11": make_task(11, State.RUNNING), "1.500": make_task(500, State.PAUSED)}))
-    assert inserted == [(1000, 10999)]
+    # 10,000 new rows: batched inserts of INSERT_CHUNK, spread over turns of the event loop
+    assert inserted == [(1000, 1000 + INSERT_CHUNK - 1)]
     assert sorted(changed) == [(9, 10), (499, 499)]
+    later = make_task(10_500, State.CANCELLED)  # a change to a row still waiting to be inserted
+    model.apply(Update(tasks={"1.10500": later}, removed={"1.11000"}))
+    qtbot.waitUntil(lambda: model.pending_inserts == 0)
+    full_chunks = [(first, first + INSERT_CHUNK - 1) for first in range(1000, 10000, INSERT_CHUNK)]
+    assert inserted == [*full_chunks, (10000, 10998)]
     assert resets == []
-    assert model.rowCount() == 11000
+    assert model.rowCount() == 10999
+    assert model.index(model.row_of("1.10500") or 0, Column.STATUS).data() == "Cancelled"
+    assert model.counts()[State.CANCELLED] == 1 and model.counts()[State.QUEUED] == 10999 - 4
 
 
 def test_filter_by_status_and_text() -> None:

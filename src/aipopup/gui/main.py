@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from aipopup.app import paths
 from aipopup.core.engine import Engine
 from aipopup.core.settings import Settings, SettingsError
+from aipopup.gui.app_services import AppServices, start_services
 from aipopup.gui.executor import QtExecutor
 from aipopup.gui.main_window import MainWindow
 
@@ -55,8 +56,9 @@ class Session:
     """One running app: the window, the engine once open, and an orderly quit."""
 
     def __init__(self, app: QApplication, settings: Settings, inputs: list[str],
-                 started: float | None = None) -> None:
+                 started: float | None = None, services: AppServices | None = None) -> None:
         self.app = app
+        self.services = services
         self.settings = settings
         self.inputs = inputs
         self.started = started if started is not None else time.perf_counter()
@@ -64,6 +66,8 @@ class Session:
         self.executor = QtExecutor()
         self.window = MainWindow(settings)
         self.window.quitRequested.connect(app.quit)
+        if services is not None:
+            services.attach_window(self.window, settings)
         app.aboutToQuit.connect(self.shutdown)
         self._closed = False
 
@@ -90,8 +94,10 @@ class Session:
             return
         self.engine = engine
         self.window.attach(engine)
+        if self.services is not None:
+            self.services.attach_engine(engine)  # tray, and the recovery prompt
         unfinished = engine.recovery.unfinished
-        if unfinished:
+        if unfinished and self.services is None:
             self.window.status.showMessage(
                 f"{unfinished} unfinished tasks from your last session: Start all resumes them.")
         if self.inputs:
@@ -117,17 +123,27 @@ class Session:
         self.window.close()
 
 
+# Worker threads run Python too; with the default 5 ms GIL switch interval the GUI thread can
+# wait 5 ms each time it takes the GIL back after a Qt call released it, several times a frame.
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
 def run_gui(inputs: list[str], argv: list[str] | None = None) -> int:
     started = time.perf_counter()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = create_app(argv)
     try:
         settings = load_settings()
     except SettingsError:
         return 2
-    session = Session(app, settings, list(inputs), started)
+    services = start_services(app, list(inputs))
+    if services is None:
+        return 0  # the running instance took the inputs
+    session = Session(app, settings, list(inputs), started, services)
     session.start()
     code = app.exec()
     session.shutdown()
+    services.shutdown()
     return int(code)
 
 

@@ -8,6 +8,7 @@ and removals remove only their rows.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from enum import IntEnum
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
     QRegularExpression,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QColor
 
@@ -50,6 +52,7 @@ class Column(IntEnum):
 HEADERS = {Column.NAME: "Input", Column.STATUS: "Status", Column.PROGRESS: "Progress",
            Column.FACES: "Faces", Column.SIZE: "Size", Column.ELAPSED: "Elapsed", Column.ETA: "ETA",
            Column.OUTPUT: "Output"}
+INSERT_CHUNK = 1000
 _LIVE_COLUMNS = (Column.PROGRESS, Column.ELAPSED, Column.ETA)
 _STATE_COLOURS = {State.FAILED: QColor(200, 40, 40), State.SUCCEEDED: QColor(30, 130, 60),
                   State.CANCELLED: QColor(120, 120, 120), State.SKIPPED: QColor(120, 120, 120)}
@@ -122,12 +125,30 @@ def output_of(task: Task) -> str:
     return task.output or ""
 
 
+_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, TASK_ID_ROLE, SORT_ROLE, PROGRESS_ROLE, FILTER_ROLE,
+                    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole,
+                    Qt.ItemDataRole.TextAlignmentRole})
+
+
 class TaskTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._tasks: dict[str, Task] = {}
+        # kept in step with every change, so the status bar and the clock never scan 10,000 rows
+        self._counts: dict[State, int] = dict.fromkeys(State, 0)
+        self._running: set[str] = set()
+        self._backlog: dict[str, Task] = {}  # new tasks not inserted yet (see _insert_some)
+
+    def _track(self, old: Task | None, new: Task | None) -> None:
+        if old is not None:
+            self._counts[old.state] -= 1
+            self._running.discard(old.id)
+        if new is not None:
+            self._counts[new.state] += 1
+            if new.state is State.RUNNING:
+                self._running.add(new.id)
 
     # -- the engine's side -------------------------------------------------------------------------
     def load(self, tasks: Iterable[Task]) -> None:
@@ -137,16 +158,27 @@ class TaskTableModel(QAbstractTableModel):
         self._ids = [t.id for t in ordered]
         self._rows = {task_id: row for row, task_id in enumerate(self._ids)}
         self._tasks = {t.id: t for t in ordered}
+        self._counts = dict.fromkeys(State, 0)
+        self._running = set()
+        for task in ordered:
+            self._track(None, task)
         self.endResetModel()
 
     def apply(self, update: Update) -> None:
         if update.removed:
             self._remove(update.removed)
-        new = [t for task_id, t in update.tasks.items() if task_id not in self._rows]
+        for task_id in update.removed:
+            self._backlog.pop(task_id, None)
+        new = [t for task_id, t in update.tasks.items()
+               if task_id not in self._rows and task_id not in self._backlog]
         changed_rows: list[int] = []
         for task_id, task in update.tasks.items():
+            if task_id in self._backlog:
+                self._backlog[task_id] = task
+                continue
             row = self._rows.get(task_id)
             if row is not None:
+                self._track(self._tasks.get(task_id), task)
                 self._tasks[task_id] = task
                 changed_rows.append(row)
         progress_rows: list[int] = []
@@ -157,19 +189,42 @@ class TaskTableModel(QAbstractTableModel):
                 progress_rows.append(self._rows[task_id])
         if new:
             new.sort(key=lambda t: (t.batch_id, t.seq))
-            first = len(self._ids)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, task in enumerate(new):
-                self._ids.append(task.id)
-                self._rows[task.id] = first + offset
-                self._tasks[task.id] = task
-            self.endInsertRows()
+            for task in new:
+                self._backlog[task.id] = task  # a newer copy replaces one still waiting
+            self._insert_some()
+        for task_id, fraction in update.progress.items():
+            waiting = self._backlog.get(task_id)
+            if waiting is not None:
+                waiting.progress = fraction
         self._emit_changed(changed_rows, Column.NAME, Column.OUTPUT)
         self._emit_changed(progress_rows, Column.PROGRESS, Column.ETA)
 
+    def _insert_some(self) -> None:
+        """Insert at most INSERT_CHUNK waiting rows, and come back for the rest on the next turn
+        of the event loop: a 10,000-task batch never freezes the window for one long insert."""
+        if not self._backlog:
+            return
+        chunk = list(itertools.islice(self._backlog.values(), INSERT_CHUNK))
+        for task in chunk:
+            del self._backlog[task.id]
+        first = len(self._ids)
+        self.beginInsertRows(QModelIndex(), first, first + len(chunk) - 1)
+        for offset, task in enumerate(chunk):
+            self._ids.append(task.id)
+            self._rows[task.id] = first + offset
+            self._tasks[task.id] = task
+            self._track(None, task)
+        self.endInsertRows()
+        if self._backlog:
+            QTimer.singleShot(0, self, self._insert_some)
+
+    @property
+    def pending_inserts(self) -> int:
+        return len(self._backlog)
+
     def refresh_running(self) -> None:
         """Elapsed and ETA move with the clock: repaint those cells of running rows only."""
-        rows = [self._rows[i] for i, t in self._tasks.items() if t.state is State.RUNNING and i in self._rows]
+        rows = [self._rows[i] for i in self._running if i in self._rows]
         self._emit_changed(rows, _LIVE_COLUMNS[0], _LIVE_COLUMNS[-1])
 
     def _remove(self, ids: set[str]) -> None:
@@ -177,7 +232,7 @@ class TaskTableModel(QAbstractTableModel):
         for first, last in _ranges_descending(rows):
             self.beginRemoveRows(QModelIndex(), first, last)
             for task_id in self._ids[first:last + 1]:
-                self._tasks.pop(task_id, None)
+                self._track(self._tasks.pop(task_id, None), None)
             del self._ids[first:last + 1]
             self.endRemoveRows()
         if rows:
@@ -201,10 +256,7 @@ class TaskTableModel(QAbstractTableModel):
         return list(self._ids)
 
     def counts(self) -> dict[State, int]:
-        counts = dict.fromkeys(State, 0)
-        for task in self._tasks.values():
-            counts[task.state] += 1
-        return counts
+        return dict(self._counts)
 
     # -- Qt's side ---------------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt default
@@ -226,7 +278,8 @@ class TaskTableModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.parent().isValid():
+        # Views ask for a dozen roles per cell on every repaint; most are answered here at once.
+        if role not in _ROLES or not index.isValid():
             return None
         row, column = index.row(), index.column()
         if not (0 <= row < len(self._ids)) or not (0 <= column < len(Column)):
