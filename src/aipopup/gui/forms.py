@@ -230,9 +230,9 @@ class ParamForm(QWidget):
 def _placeholder(param: Param) -> str:
     if param.kind in ("int", "float"):
         if param.minimum is not None and param.maximum is not None:
-            span = f"{_format(param.minimum)}–{_format(param.maximum)}"
+            span = f"{_readable(param.minimum)}–{_readable(param.maximum)}"
         elif param.minimum is not None:
-            span = f"at least {_format(param.minimum)}"
+            span = f"at least {_readable(param.minimum)}"
         else:
             span = ""
         if param.optional:
@@ -247,6 +247,11 @@ def _format(value: Value | float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if abs(value) >= 1 else repr(value)
     return str(value)
+
+
+def _readable(number: float) -> str:
+    """For people, not for parsing: 10,000,000 rather than 10000000."""
+    return f"{int(number):,}" if float(number).is_integer() else str(number)
 
 
 def _wants_folder(param: Param) -> bool:

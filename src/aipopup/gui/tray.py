@@ -140,6 +140,7 @@ class BatchRow(QWidget):
         self.bar.setFixedHeight(6)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(12)
         top.addWidget(self.title, 1)
         top.addWidget(self.count)
         layout = QVBoxLayout(self)
