@@ -297,7 +297,8 @@ def _cmd_jobs(namespace: argparse.Namespace) -> int:
             batch_ids = [b.id for b in scheduler.batches()
                          if any(t.state not in FINISHED for t in scheduler.tasks(b.id))]
             if not batch_ids:
-                print("nothing to resume: every batch has finished")
+                print(json.dumps({"event": "summary", "total": 0, "message": "nothing to resume"})
+                      if namespace.json else "nothing to resume: every batch has finished")
                 engine.close()
                 return EXIT_OK
             scheduler.resume_all()

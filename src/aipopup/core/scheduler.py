@@ -31,7 +31,7 @@ from aipopup.core.executor import Executor
 from aipopup.core.journal import Journal
 from aipopup.core.settings import Settings
 from aipopup.core.skipdone import done_key, outputs_intact, unique_path
-from aipopup.core.store import DoneEntry, Store
+from aipopup.core.store import DoneEntry, Store, task_record
 from aipopup.core.task import FINISHED, Batch, State, Task
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ class Scheduler:
                 self.store.by_batch[batch.id].append(task.id)
                 for dep in task.depends_on:
                     self._dependents.setdefault(dep, []).append(task.id)
-                self._record({"t": "task", "task": task.to_json()})
+                self._record({"t": "task", "task": task_record(task, stored)})
                 events.append(self._task_event(task))
             for task in tasks:
                 if task.state is State.QUEUED:
@@ -489,10 +489,11 @@ class Scheduler:
         task.started = time.time()
         task.finished = 0.0
         task.progress = 0.0
-        output_existed = bool(task.output) and Path(str(task.output)).exists()
-        self._set_state(task, State.RUNNING, events, error="",
-                        extra={"attempts": task.attempts, "started": task.started, "output": task.output,
-                               "result": {"output_existed": output_existed} if output_existed else {}})
+        extra: dict[str, Any] = {"attempts": task.attempts, "started": task.started}
+        if task.output and Path(task.output).exists():
+            # recovery must not mistake a file that was already there for this attempt's output
+            extra["result"] = task.result = {"output_existed": True}
+        self._set_state(task, State.RUNNING, events, error="" if task.error else None, extra=extra)
         attempt = task.attempts
         self.executor.submit(lambda: self._run(task.id, attempt, token))
 
@@ -519,6 +520,10 @@ class Scheduler:
                 skip, key, output = self._check_done(task, batch, op)
                 if skip is not None:
                     return skip
+                if output != task.output:  # --overwrite rename chose a free name: recovery needs it
+                    with self._lock:
+                        self.store.tasks[task.id].output = output
+                        self._record({"t": "upd", "id": task.id, "output": output})
                 task.output = output
             ctx = operation.TaskContext(
                 task, batch, token, settings=self.settings.snapshot(), dep_outputs=dep_outputs,

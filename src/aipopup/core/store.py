@@ -47,7 +47,10 @@ class Store:
                     if name in TASK_FIELDS and name != "id":
                         setattr(task, name, State(value) if name == "state" else value)
         elif kind == "task":
-            task = Task.from_json(record["task"])
+            data = record["task"]
+            if "params" not in data:  # omitted when equal to the batch's (most tasks)
+                data["params"] = dict(self.batches[data["batch_id"]].params)
+            task = Task.from_json(data)
             if task.id not in self.tasks:
                 self.by_batch.setdefault(task.batch_id, []).append(task.id)
             self.tasks[task.id] = task
@@ -82,7 +85,7 @@ class Store:
         for batch in self.batches.values():
             yield {"t": "batch", "batch": batch.to_json()}
             for task_id in self.by_batch.get(batch.id, []):
-                yield {"t": "task", "task": self.tasks[task_id].to_json()}
+                yield {"t": "task", "task": task_record(self.tasks[task_id], batch)}
         for key, entry in self.done.items():
             yield {"t": "done", "key": key, "outputs": entry.outputs, "sizes": entry.sizes}
 
@@ -91,3 +94,12 @@ class Store:
 
     def next_batch_id(self) -> int:
         return max(self.batches, default=0) + 1
+
+
+def task_record(task: Task, batch: Batch) -> dict[str, Any]:
+    """A task as the journal stores it: defaults left out, and the parameters too when they
+    are the batch's (replay fills them back in)."""
+    data = task.to_json(compact=True)
+    if data.get("params") == batch.params:
+        del data["params"]
+    return data
