@@ -236,7 +236,7 @@ def _placeholder(param: Param) -> str:
         else:
             span = ""
         if param.optional:
-            return f"no limit ({span})" if span else "no limit"
+            return f"optional · {span}" if span else "optional"
         return span
     if param.kind == "path":
         return "(none)"
