@@ -56,6 +56,7 @@ KEEP_SCORE_FLOOR = 0.3
 # The look-back buffer holds at most this many bytes of frames (4K: 2 frames, 1080p: 10).
 LOOKBACK_BYTES = 64 * 1024 * 1024
 READ_AHEAD = 4  # decoded frames waiting for detection
+MAX_BAD_FRAMES = 25  # consecutive undecodable frames before the rest of a file is given up
 DETECT_THREADS = max(1, min(2, os.cpu_count() or 1))
 PROBE_TIMEOUT = 60.0
 # x264 at CRF 20 is visually transparent for this use; "veryfast" keeps encoding a small share of
@@ -127,7 +128,9 @@ def parse_probe(stderr: str) -> Probe:
             start = _START.search(rest)
             video_start = float(start.group(1)) if start else None
     error = ""
-    if "Video:" not in stderr:
+    if "moov atom not found" in stderr:
+        error = "the file is incomplete (its index is missing: an interrupted copy or recording)"
+    elif "Video:" not in stderr:
         tail = [line.strip() for line in stderr.strip().splitlines()[-3:]]
         error = next((line for line in reversed(tail) if line and "output file" not in line),
                      "no video stream")
@@ -235,31 +238,60 @@ class Encoder:
 
 
 class FrameReader:
-    """Decodes on its own thread a few frames ahead (cv2 releases the GIL while decoding)."""
+    """Decodes on its own thread a few frames ahead (cv2 releases the GIL while decoding).
+
+    A frame that fails to decode mid-stream (damaged data) is replaced by the previous good one,
+    so the frame count and the sync with the audio stay right; reading goes on after it.
+    """
 
     _END = object()
 
-    def __init__(self, capture: Any) -> None:
+    def __init__(self, capture: Any, expected: int = 0) -> None:
         self._capture = capture
+        self._expected = expected
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
         self._stop = threading.Event()
         self.error: BaseException | None = None
+        self.repaired = 0  # damaged frames replaced by their predecessor
         self._thread = threading.Thread(target=self._run, name="video-reader", daemon=True)
         self._thread.start()
 
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self) -> None:
+        produced = failures = 0
+        last: np.ndarray | None = None
         try:
             while not self._stop.is_set():
                 ok, frame = self._capture.read()
                 if not ok or frame is None:
-                    break
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(frame, timeout=0.05)
+                    failures += 1
+                    # The end of the file also reads as a failure: keep trying only while frames
+                    # are still expected, and never for long.
+                    if failures > MAX_BAD_FRAMES or (self._expected and produced >= self._expected):
                         break
-                    except queue.Full:
-                        continue
-        except BaseException as exc:  # handed to the consumer, which raises it on its thread
+                    continue
+                if failures and last is not None:
+                    # The same array again (not a copy): it is masked and written in order on
+                    # the consumer's thread, so both copies get every mask meant for either.
+                    for _ in range(failures):
+                        if not self._put(last):
+                            return
+                    produced += failures
+                    self.repaired += failures
+                failures = 0
+                if not self._put(frame):
+                    return
+                produced += 1
+                last = frame
+        except BaseException as exc:  # handed to the consumer, which reports it
             self.error = exc
         finally:
             # The end marker must get through even when the queue is full of unread frames.
@@ -345,7 +377,7 @@ def anonymize_video(ctx: TaskContext) -> dict[str, Any]:
                          keep_score=min(threshold, KEEP_SCORE_FLOOR), frame_size=(width, height))
     lookback = min(hold_frames, LOOKBACK_BYTES // max(width * height * 3, 1))
 
-    reader = FrameReader(capture)
+    reader = FrameReader(capture, expected)
     stats = {"frames": 0, "masked_frames": 0, "held_boxes": 0, "backfilled": 0}
     started = time.monotonic()
     try:
@@ -380,6 +412,9 @@ def anonymize_video(ctx: TaskContext) -> dict[str, Any]:
                 encoder.close()
     finally:
         reader.close()
+    if reader.repaired:
+        ctx.log(f"{reader.repaired} damaged frame(s) could not be decoded and were replaced by the "
+                "frame before them.", "warning")
     if reader.error is not None:  # decoding stopped on an exception rather than at the end
         ctx.log(f"Decoding stopped early: {reader.error}", "warning")
     frames = stats["frames"]
@@ -391,6 +426,7 @@ def anonymize_video(ctx: TaskContext) -> dict[str, Any]:
             "width": width, "height": height, "audio": info.has_audio,
             "faces": tracker.started_tracks, "masked_frames": stats["masked_frames"],
             "held_boxes": stats["held_boxes"], "backfilled_boxes": stats["backfilled"],
+            "repaired_frames": reader.repaired,
             "frames_per_second": round(frames / elapsed, 1) if elapsed > 0 else None}
 
 
