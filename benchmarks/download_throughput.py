@@ -147,7 +147,8 @@ def check_output(folder: Path, fs: FileSet) -> None:
 
 
 def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int) -> float:
-    out, state, config = work / f"out-aipopup-{fs.folder}-{n}", work / f"state-{fs.folder}-{n}", work / "config"
+    out, state = work / f"out-aipopup-{fs.folder}-{n}", work / f"state-{fs.folder}-{n}"
+    config = work / "config"
     config.mkdir(exist_ok=True)
     env = {**os.environ, "AIPOPUP_CONFIG_DIR": str(config), "AIPOPUP_LOG_DIR": str(work / "logs")}
     cmd = [sys.executable, "-m", "aipopup", "run", "download", str(listing), "-o", str(out),

@@ -116,7 +116,8 @@ def test_download_then_anonymize_processes_while_downloads_go_on(
         http_server: TestServer, tmp_path: Path, testdata: Path) -> None:
     photos = ["obama.jpg", "biden.jpg", "two_people.jpg"]
     for name in photos:
-        http_server.add(f"/photos/{name}", (testdata / "faces" / name).read_bytes(), content_type="image/jpeg")
+        http_server.add(f"/photos/{name}", (testdata / "faces" / name).read_bytes(),
+                        content_type="image/jpeg")
     http_server.add("/docs/readme.txt", b"not an image", content_type="text/plain")
     last = Fault.hold(after=1000)
     http_server.fail("/photos/two_people.jpg", last)
@@ -126,7 +127,8 @@ def test_download_then_anonymize_processes_while_downloads_go_on(
     out = tmp_path / "out"
     process = subprocess.Popen([*EXE, "run", "download", str(listing), "-o", str(out), "--json",
                                 "--then", "anonymize"],
-                               env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         assert last.reached.wait(60)
         # the last photo is still downloading, and the first ones are already anonymized
