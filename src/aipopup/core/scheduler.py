@@ -70,6 +70,8 @@ class Scheduler:
         self._changed = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
         self._tokens: dict[str, CancelToken] = {}
+        self._tally: dict[int, dict[State, int]] = {}  # batch -> state -> tasks, kept in step
+        self._seq = max((t.seq for t in self.store.tasks.values()), default=0) + 1
         self._slots: dict[str, tuple[str, str]] = {}
         self._running: dict[str, int] = {"cpu": 0, "net": 0}
         self._running_by_key: dict[str, int] = {}
@@ -84,7 +86,10 @@ class Scheduler:
         self._limits = self._limits_from(self.settings.snapshot())
         self.settings.subscribe(self._settings_changed)
         with self._lock:
+            for batch_id in self.store.batches:
+                self._tally[batch_id] = dict.fromkeys(State, 0)
             for task in self.store.tasks.values():
+                self._count(task.batch_id, task.state, 1)
                 for dep in task.depends_on:
                     self._dependents.setdefault(dep, []).append(task.id)
             for task in self._ordered(self.store.tasks.values()) if start_existing else ():
@@ -139,11 +144,19 @@ class Scheduler:
 
     def counts(self, batch_id: int | None = None) -> dict[State, int]:
         with self._lock:
-            tasks = self.store.tasks.values() if batch_id is None else self.store.batch_tasks(batch_id)
+            if batch_id is not None:
+                return dict(self._tally.get(batch_id) or dict.fromkeys(State, 0))
             counts = dict.fromkeys(State, 0)
-            for task in tasks:
-                counts[task.state] += 1
+            for tally in self._tally.values():
+                for state, n in tally.items():
+                    counts[state] += n
             return counts
+
+    def _count(self, batch_id: int, state: State, delta: int) -> None:
+        tally = self._tally.get(batch_id)
+        if tally is None:
+            tally = self._tally[batch_id] = dict.fromkeys(State, 0)
+        tally[state] += delta
 
     @property
     def stopping(self) -> bool:
@@ -151,19 +164,13 @@ class Scheduler:
 
     def is_idle(self, batch_ids: Iterable[int] | None = None) -> bool:
         """True when nothing can make progress: every task finished, or paused, or stopping."""
+        # Per-batch tallies, not a scan of the tasks: this runs after every task finishes.
         with self._lock:
-            if batch_ids is None:
-                tasks: Iterable[Task] = self.store.tasks.values()
-                finalizing = bool(self._finalizing)
-            else:
-                ids = list(batch_ids)
-                tasks = [t for b in ids for t in self.store.batch_tasks(b)]
-                finalizing = any(b in self._finalizing for b in ids)
-            if finalizing:
+            ids = list(self._tally) if batch_ids is None else list(batch_ids)
+            if any(b in self._finalizing for b in ids):
                 return False
-            if self._stopping:
-                return not any(t.state is State.RUNNING for t in tasks)
-            return all(t.state in FINISHED or t.state is State.PAUSED for t in tasks)
+            busy = (State.RUNNING,) if self._stopping else (State.RUNNING, State.QUEUED, State.WAITING)
+            return not any(self._tally[b][s] for b in ids if b in self._tally for s in busy)
 
     def wait_idle(self, batch_ids: Iterable[int] | None = None, timeout: float | None = None) -> bool:
         ids = None if batch_ids is None else list(batch_ids)
@@ -189,7 +196,8 @@ class Scheduler:
             stored = self.store.batches[batch.id]
             ids = [f"{batch.id}.{n}" for n in range(1, len(tasks) + 1)]
             now = time.time()
-            seq = self._next_seq()
+            seq = self._seq
+            self._seq += len(tasks)
             for index, task in enumerate(tasks):
                 task.id = ids[index]
                 task.batch_id = batch.id
@@ -197,6 +205,7 @@ class Scheduler:
                 task.created = now
                 task.depends_on = [ids[int(d[1:])] if d.startswith("#") else d for d in task.depends_on]
                 task.state = State.WAITING if task.depends_on else State.QUEUED
+                self._count(batch.id, task.state, 1)
                 self.store.tasks[task.id] = task
                 self.store.by_batch[batch.id].append(task.id)
                 for dep in task.depends_on:
@@ -211,8 +220,6 @@ class Scheduler:
         self._emit(events)
         return stored
 
-    def _next_seq(self) -> int:
-        return max((t.seq for t in self.store.tasks.values()), default=0) + 1
 
     # -- control ---------------------------------------------------------------------------------
     def pause(self, task_ids: Iterable[str]) -> None:
@@ -293,19 +300,22 @@ class Scheduler:
                     continue
                 self.store.apply({"t": "drop", "id": task_id})
                 self._record({"t": "drop", "id": task_id})
+                self._count(task.batch_id, task.state, -1)
                 removed.append(task_id)
                 events.append(Event("task", task_id=task_id, batch_id=task.batch_id, message="removed"))
                 if not self.store.by_batch.get(task.batch_id):
                     self.store.forget(task.batch_id)
+                    self._tally.pop(task.batch_id, None)
                     self._record({"t": "forget", "batch": task.batch_id})
         self._emit(events)
         return removed
 
     def forget_batch(self, batch_id: int) -> None:
         with self._lock:
-            if any(t.state is State.RUNNING for t in self.store.batch_tasks(batch_id)):
+            if self.counts(batch_id)[State.RUNNING]:
                 raise RuntimeError(f"batch {batch_id} still has running tasks")
             self.store.forget(batch_id)
+            self._tally.pop(batch_id, None)
             self._record({"t": "forget", "batch": batch_id})
         self._emit([Event("batch", batch_id=batch_id)])
 
@@ -681,9 +691,10 @@ class Scheduler:
 
     # -- batch completion --------------------------------------------------------------------------
     def _maybe_finalize(self, batch_id: int, events: list[Event]) -> None:
-        tasks = self.store.batch_tasks(batch_id)
-        if not all(t.state in FINISHED for t in tasks):
+        tally = self._tally[batch_id]
+        if any(tally[s] for s in State if s not in FINISHED):
             return
+        tasks = self.store.batch_tasks(batch_id)
         events.append(Event("batch", batch_id=batch_id))
         batch = self.store.batches[batch_id]
         op = operation.get(batch.op)
@@ -714,6 +725,9 @@ class Scheduler:
     # -- state and journal -------------------------------------------------------------------------
     def _set_state(self, task: Task, state: State, events: list[Event], *, error: str | None = None,
                    hint: str = "", extra: dict[str, Any] | None = None) -> None:
+        if task.state is not state:
+            self._count(task.batch_id, task.state, -1)
+            self._count(task.batch_id, state, 1)
         task.state = state
         record: dict[str, Any] = {"t": "upd", "id": task.id, "state": state.value}
         if error is not None:
