@@ -429,3 +429,41 @@ def test_token_bucket_splits_its_rate_between_threads() -> None:
         worker.join()
     # 4 MiB in all, 1 MiB of it as the burst: at least 0.75 s at 4 MiB/s
     assert time.monotonic() - started >= 0.7
+
+
+def test_same_download_twice_at_once_is_one_transfer(
+        http_server: TestServer, make_run: Any, out: Path) -> None:
+    body = payload(300 * KIB, seed=11)
+    url = http_server.add("/twice.bin", body)
+    hold = Fault.hold(after=100 * KIB)
+    http_server.fail("/twice.bin", hold)
+    first = make_run("download", url, output_dir=out)
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            first()
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=attempt)
+    worker.start()
+    assert hold.reached.wait(10)
+    with pytest.raises(TransientError, match="already running") as info:
+        make_run("download", url, output_dir=out)()  # another batch, same URL, same folder
+    assert info.value.retry_after is not None
+    hold.gate.set()
+    worker.join(10)
+    assert errors == [] and (out / "twice.bin").read_bytes() == body
+    result = make_run("download", url, output_dir=out)()  # its retry finds the file
+    assert result is not None and result["already_done"] is True
+
+
+def test_unwritable_output_folder_is_a_clear_task_error(
+        http_server: TestServer, fetch: Any, tmp_path: Path) -> None:
+    url = http_server.add("/x.bin", b"data")
+    blocker = tmp_path / "out"
+    blocker.write_bytes(b"a file where the folder should be")
+    with pytest.raises(TaskError, match="Cannot write") as info:
+        fetch(url)
+    assert not isinstance(info.value, TransientError)

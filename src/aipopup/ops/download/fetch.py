@@ -47,14 +47,26 @@ class Options:
 
 def run(ctx: TaskContext) -> dict[str, Any]:
     options = _options(ctx)
-    folder = folder_state(ctx.output_dir)
-    key = download_key(options.url, options.filename)
-    done = _already_done(ctx, folder, key, options)
-    if done is not None:
-        return done
-    ctx.check()
-    transfer = _Transfer(ctx, folder, key, options, shared_limiter(ctx.settings))
-    return transfer.run()
+    try:
+        folder = folder_state(ctx.output_dir)
+        key = download_key(options.url, options.filename)
+        if not folder.begin(key):
+            # the same URL into the same folder from another batch: one transfer, then this
+            # task finds the finished file on its retry
+            raise TransientError("The same download is already running in another task.",
+                                 "It is retried when that one has finished.", retry_after=2.0)
+        try:
+            done = _already_done(ctx, folder, key, options)
+            if done is not None:
+                return done
+            ctx.check()
+            return _Transfer(ctx, folder, key, options, shared_limiter(ctx.settings)).run()
+        finally:
+            folder.end(key)
+    except OSError as exc:  # the network's errors arrive as httpx errors; these are the disk's
+        where = exc.filename or ctx.output_dir
+        raise TaskError(f"Cannot write {where}: {exc.strerror or exc}.",
+                        "Check that the output folder exists, is writable and has free space.") from None
 
 
 def _options(ctx: TaskContext) -> Options:

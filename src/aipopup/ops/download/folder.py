@@ -108,7 +108,20 @@ class FolderState:
     owners: dict[str, str] = field(default_factory=dict)  # name.casefold() -> key
     finished: dict[str, Finished] = field(default_factory=dict)
     parts: dict[str, PartState] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)  # keys being transferred right now
     _fd: int = -1
+
+    def begin(self, key: str) -> bool:
+        """Mark ``key`` as being transferred; False when another task already is."""
+        with _lock:
+            if key in self.active:
+                return False
+            self.active.add(key)
+            return True
+
+    def end(self, key: str) -> None:
+        with _lock:
+            self.active.discard(key)
 
     # -- names -------------------------------------------------------------------------------
 
