@@ -18,6 +18,7 @@ import pytest
 
 from aipopup.core.cancel import CancelToken
 from aipopup.core.errors import Cancelled, TaskError, TransientError
+from aipopup.ops.download import client
 from aipopup.ops.download import folder as folder_module
 from aipopup.ops.download.client import TokenBucket
 from httpserver import Fault, TestServer
@@ -467,3 +468,18 @@ def test_unwritable_output_folder_is_a_clear_task_error(
     with pytest.raises(TaskError, match="Cannot write") as info:
         fetch(url)
     assert not isinstance(info.value, TransientError)
+
+
+def test_proxy_settings_never_apply_to_this_machine(
+        http_server: TestServer, fetch: Any, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = http_server.add("/local.bin", b"straight from loopback")
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    client.close_shared_client()
+    try:
+        fetch(url)
+        assert client.shared_client()._mounts  # the client did pick the proxies up
+    finally:
+        monkeypatch.undo()
+        client.close_shared_client()
+    assert (out / "local.bin").read_bytes() == b"straight from loopback"

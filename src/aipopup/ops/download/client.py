@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,16 +64,24 @@ def shared_client() -> httpx.Client:
         return client
     with _lock:
         if _client is None or _client.is_closed:
-            _client = httpx.Client(
-                transport=_SchemeTransport(),
-                follow_redirects=True,
-                max_redirects=10,
-                # the body is stored byte for byte: a compressed transfer would be saved
-                # compressed, and Range offsets would count compressed bytes
-                headers={"Accept-Encoding": "identity", "User-Agent": USER_AGENT},
-                trust_env=True,  # proxies from the environment get transports of their own
-            )
+            _client = _new_client()
         return _client
+
+
+def _new_client() -> httpx.Client:
+    common: dict[str, Any] = {
+        "follow_redirects": True,
+        "max_redirects": 10,
+        # the body is stored byte for byte: a compressed transfer would be saved compressed,
+        # and Range offsets would count compressed bytes
+        "headers": {"Accept-Encoding": "identity", "User-Agent": USER_AGENT},
+    }
+    if urllib.request.getproxies():
+        # httpx only honours proxy variables with its own transports; this machine's own
+        # servers are never reached through a proxy
+        return httpx.Client(limits=_LIMITS, trust_env=True, **common,
+                            mounts={"all://127.0.0.1": None, "all://localhost": None, "all://[::1]": None})
+    return httpx.Client(transport=_SchemeTransport(), trust_env=True, **common)
 
 
 def close_shared_client() -> None:
