@@ -5,6 +5,11 @@ reference to it, so every emit from Python drops one reference to ``True``. On 3
 not immortal: after a few thousand emits (the bridge emits 20 a second) the interpreter aborts
 with "Fatal Python error: bool_dealloc". Found by benchmarks/gui_responsiveness.py. The fix gives
 back the missing reference; the probe makes it a no-op on a PySide6 (or Python) without the bug.
+
+The same release also drops a reference to ``None`` each time C++ calls a Python override of a
+void virtual (``QRunnable.run``, ``paintEvent``...), which no wrapper here can reach: 6.12.0 on
+3.11 must not ship (6.11.3 on 3.11 and 6.12.0 on 3.12, where None and True are immortal, measure
+clean). ``immortal_singletons_at_risk`` lets start-up say so instead of aborting at random later.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ def emit_steals_true() -> bool:
     for _ in range(8):
         probe.ping.emit()
     return sys.getrefcount(True) - before == -8
+
+
+def immortal_singletons_at_risk() -> bool:
+    """True on the broken combination: PySide6 6.12.0 with a Python whose None is mortal."""
+    import PySide6
+
+    return PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12)
 
 
 def apply() -> bool:
