@@ -29,7 +29,7 @@ import pytest
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "reset" | "hold" | "html" | "ignore_range"
+    kind: str  # "status" | "reset" | "hold" | "silent" | "html" | "ignore_range"
     status: int = 500
     after: int = 0  # body bytes sent before a reset or a hold
     headers: dict[str, str] = field(default_factory=dict)
@@ -49,6 +49,11 @@ class Fault:
     def hold(cls, after: int = 0) -> Fault:
         """Send ``after`` body bytes, then send nothing until ``gate`` is set (a stall)."""
         return cls("hold", after=after)
+
+    @classmethod
+    def silent(cls) -> Fault:
+        """Read the request, then answer nothing until ``gate`` is set (no headers, no body)."""
+        return cls("silent")
 
     @classmethod
     def html(cls, status: int = 200) -> Fault:
@@ -213,6 +218,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._simple(404, b"not found")
         if resource.redirect is not None:
             return self._simple(302, b"", {"Location": resource.redirect})
+        if fault is not None and fault.kind == "silent":
+            fault.reached.set()
+            while not fault.gate.wait(0.05):
+                if owner.stopping.is_set():
+                    return self._reset()
+            fault = None
         if fault is not None and fault.kind == "status":
             return self._simple(fault.status, b"error", fault.headers)
         if fault is not None and fault.kind == "html":

@@ -483,3 +483,22 @@ def test_proxy_settings_never_apply_to_this_machine(
         monkeypatch.undo()
         client.close_shared_client()
     assert (out / "local.bin").read_bytes() == b"straight from loopback"
+
+
+def test_cancel_while_waiting_for_the_answer_returns_quickly(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    url = http_server.add("/mute.bin", payload(10 * KIB))
+    silent = Fault.silent()
+    http_server.fail("/mute.bin", silent)
+    client.close_shared_client()  # a new connection, as a server that never answers usually is
+    token = CancelToken()
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _catch(errors, fetch, url, token))
+    worker.start()
+    assert silent.reached.wait(10)
+    started = time.monotonic()
+    token.cancel("pause")
+    worker.join(5)
+    assert time.monotonic() - started < 0.5
+    assert isinstance(errors[0], Cancelled)
+    silent.gate.set()

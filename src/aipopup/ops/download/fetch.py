@@ -13,8 +13,9 @@ import hashlib
 import os
 import re
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -142,11 +143,11 @@ class _Transfer:
     def run(self) -> dict[str, Any]:
         try:
             final_url, content_type = self._fetch()
+            return self._finish(final_url, content_type)
         except Cancelled as exc:
             if exc.reason == "cancel" and self.state is not None:
                 self.folder.drop_part(self.key, self.state.name)  # a pause keeps it
             raise
-        return self._finish(final_url, content_type)
 
     def _fetch(self) -> tuple[str, str | None]:
         offset = self._resumable_offset()
@@ -209,13 +210,15 @@ class _Transfer:
         stall = self.opt.stall_timeout
         timeout = httpx.Timeout(stall, connect=min(stall, 30.0), pool=None)
         self.ctx.check()
-        with shared_client().stream("GET", self.opt.url, headers=headers,
-                                    timeout=timeout) as response:
-            unregister = self.ctx.token.on_cancel(_aborter(response))
-            try:
+        aborter = _Aborter(self.ctx.token.cancelled)
+        unregister = self.ctx.token.on_cancel(aborter.abort)
+        try:
+            with shared_client().stream("GET", self.opt.url, headers=headers, timeout=timeout,
+                                        extensions={"trace": aborter.trace}) as response:
+                aborter.add(response.extensions.get("network_stream"))
                 yield response
-            finally:
-                unregister()
+        finally:
+            unregister()
 
     def _raise_if_cancelled(self) -> None:
         if self.ctx.token.cancelled:
@@ -372,16 +375,42 @@ class _Transfer:
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _aborter(response: httpx.Response) -> Callable[[], None]:
-    """Unblocks a read stuck in the socket from the cancelling thread: closing the descriptor does
-    not wake a blocked recv on Linux, shutting the socket down does."""
-    def abort() -> None:
-        stream = response.extensions.get("network_stream")
+class _Aborter:
+    """Unblocks a read stuck in a socket from the cancelling thread: closing the descriptor does
+    not wake a blocked recv on Linux, shutting the socket down does. A new connection's socket
+    is caught as soon as it connects (httpcore's trace), so a server that never answers the
+    request is left as quickly as one that stops sending the body."""
+
+    def __init__(self, cancelled: bool) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._aborted = cancelled
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.add(info.get("return_value"))
+
+    def add(self, stream: Any) -> None:
         sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-    return abort
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            aborted = self._aborted
+        if aborted:  # cancelled while connecting
+            _shutdown(sock)
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _open_part(part: Path) -> int:
