@@ -279,10 +279,9 @@ class FrameReader:
                         break
                     continue
                 if failures and last is not None:
-                    # The same array again (not a copy): it is masked and written in order on
-                    # the consumer's thread, so both copies get every mask meant for either.
+                    # Copies: the frames are masked in place later, each with its own boxes.
                     for _ in range(failures):
-                        if not self._put(last):
+                        if not self._put(last.copy()):
                             return
                     produced += failures
                     self.repaired += failures
@@ -418,7 +417,8 @@ def anonymize_video(ctx: TaskContext) -> dict[str, Any]:
     if reader.error is not None:  # decoding stopped on an exception rather than at the end
         ctx.log(f"Decoding stopped early: {reader.error}", "warning")
     frames = stats["frames"]
-    if expected and frames < expected - 1:
+    # Containers without a frame count (webm, some mkv) give an estimate from the duration.
+    if expected and frames < expected - max(2, expected // 100):
         ctx.log(f"Only {frames} of the {expected} frames could be decoded: the video is truncated or "
                 "damaged; the output has the frames that could be read.", "warning")
     elapsed = time.monotonic() - started
