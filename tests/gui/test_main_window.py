@@ -22,7 +22,7 @@ WAIT_MS = 20_000
 def drop(window: MainWindow, mime: QMimeData) -> bool:
     """Send the drag-enter then drop a real drag would; returns whether the drop was accepted."""
     centre = window.rect().center()
-    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     if not enter.isAccepted():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -85,7 +85,7 @@ def test_drop_on_popup_queues_with_last_job(qtbot: QtBot, engine: Engine, photos
     files = sorted(photos.glob("*.jpg"))[:2]
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(popup, enter)
     assert enter.isAccepted()
@@ -107,7 +107,7 @@ def test_drop_refused_without_a_job(qtbot: QtBot, engine: Engine, photos: Path) 
     assert not popup.drop_hint.isVisibleTo(popup)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(next(photos.glob("*.jpg"))))])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(popup, enter)
     assert not enter.isAccepted()

@@ -1,6 +1,1 @@
-"""The desktop app. Importing any of it first applies the work-arounds the installed PySide6
-needs (see pyside_fixes): a bug there aborts the interpreter, so nothing may run before them."""
-
-from aipopup.gui import pyside_fixes as _pyside_fixes
-
-_pyside_fixes.apply()
+"""The desktop app: PySide6 widgets over the engine. The only package that imports Qt."""

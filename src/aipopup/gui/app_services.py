@@ -19,7 +19,7 @@ from aipopup.app import logging_setup, paths
 from aipopup.core.engine import Engine
 from aipopup.core.planner import BatchRequest
 from aipopup.core.settings import Settings
-from aipopup.gui import crash, desktop, last_used, pyside_fixes
+from aipopup.gui import crash, desktop, last_used
 from aipopup.gui.recovery_dialog import RecoveryDialog, offer_recovery
 from aipopup.gui.settings_dialog import SettingsDialog
 from aipopup.gui.single_instance import InstanceServer, claim_or_forward
@@ -147,9 +147,6 @@ def start_services(app: QApplication, inputs: list[str], log_dir: Path | None = 
     folder = log_dir or paths.log_dir()
     logging_setup.setup_logging(folder)
     handler, native = crash.install(folder)
-    if pyside_fixes.immortal_singletons_at_risk():
-        log.error("PySide6 6.12.0 on Python < 3.12 drops references to None in virtual overrides "
-                  "and will abort after a while; install PySide6-Essentials 6.11 or use Python 3.12+")
     instance = claim_or_forward(inputs)
     if instance is None:
         log.info("handed %d input(s) to the running instance", len(inputs))
