@@ -191,3 +191,32 @@ def test_jobs_pause_cancel_retry_show_and_clean(testdata: Path, tmp_path: Path) 
     assert {t["state"] for t in after["tasks"]} == {"succeeded"}
     assert "forgot 1" in aipopup(tmp_path, "jobs", "clean").stdout
     assert "no batches" in aipopup(tmp_path, "jobs", "list").stdout
+
+
+def test_a_terminal_gets_a_live_progress_bar(testdata: Path, tmp_path: Path) -> None:
+    import pty
+
+    folder = tmp_path / "bar"
+    folder.mkdir()
+    for n in range(30):
+        shutil.copy(testdata / "faces" / "obama-1080p.jpg", folder / f"p{n}.jpg")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([*EXE, "run", "convert", str(folder), "-o", str(tmp_path / "out"),
+                                "--workers", "1", "--format", "png"],
+                               env=env_for(tmp_path), stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    process.wait(timeout=60)
+    os.close(controller)
+    text = screen.decode(errors="replace")
+    assert process.returncode == 0
+    assert "\r[" in text and "/30" in text and "/s" in text  # redrawn in place: bar, counts, rate
+    assert "30 tasks: 30 succeeded" in text
