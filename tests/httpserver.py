@@ -29,7 +29,7 @@ import pytest
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "reset" | "hold" | "silent" | "html" | "ignore_range"
+    kind: str  # "status" | "reset" | "hold" | "silent" | "html" | "ignore_range" | "wrong_range"
     status: int = 500
     after: int = 0  # body bytes sent before a reset or a hold
     headers: dict[str, str] = field(default_factory=dict)
@@ -63,6 +63,11 @@ class Fault:
     @classmethod
     def ignore_range(cls) -> Fault:
         return cls("ignore_range")
+
+    @classmethod
+    def wrong_range(cls) -> Fault:
+        """Answer a Range request with 206 for the wrong bytes (the file from its start)."""
+        return cls("wrong_range")
 
 
 @dataclass
@@ -237,6 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
             if first >= len(body):
                 return self._simple(416, b"", {"Content-Range": f"bytes */{len(body)}"})
             start, end, status = first, min(last + 1, len(body)), 206
+            if fault is not None and fault.kind == "wrong_range":
+                start = 0
         self.send_response(status)
         self.send_header("Content-Type", resource.content_type)
         self.send_header("Content-Length", str(end - start))

@@ -502,3 +502,41 @@ def test_cancel_while_waiting_for_the_answer_returns_quickly(
     assert time.monotonic() - started < 0.5
     assert isinstance(errors[0], Cancelled)
     silent.gate.set()
+
+
+def test_if_range_falls_back_to_last_modified_without_a_strong_etag(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    body = payload(600 * KIB, seed=12)
+    url = http_server.add("/lm.bin", body, etag='W/"weak"')
+    http_server.fail("/lm.bin", Fault.reset(after=200 * KIB))
+    with pytest.raises(TransientError):
+        fetch(url)
+    result, _ = fetch(url)
+    resume = http_server.requests_for("/lm.bin")[-1]
+    # a weak ETag may not be used in If-Range (RFC 9110); the date may
+    assert resume.headers["if-range"] == http_server.resources["/lm.bin"].last_modified
+    assert result["resumed_from"] > 0 and (out / "lm.bin").read_bytes() == body
+
+
+def test_compressed_answer_is_stored_decoded_and_never_resumed_by_offset(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    import gzip
+
+    text = b"line of a log file\n" * 20_000
+    url = http_server.add("/log.txt", gzip.compress(text), content_type="text/plain",
+                          headers={"Content-Encoding": "gzip"})
+    result, _ = fetch(url)
+    assert (out / "log.txt").read_bytes() == text and result["bytes"] == len(text)
+
+
+def test_wrong_range_from_the_server_starts_over(http_server: TestServer, fetch: Any, out: Path) -> None:
+    body = payload(500 * KIB, seed=13)
+    url = http_server.add("/wr.bin", body)
+    http_server.fail("/wr.bin", Fault.reset(after=200 * KIB), Fault.wrong_range())
+    with pytest.raises(TransientError):
+        fetch(url)
+    with pytest.raises(TransientError, match="Could not resume"):
+        fetch(url)  # asked for bytes=N-, got bytes 0-: nothing of it may be appended
+    assert not (out / "wr.bin.part").exists()
+    result, _ = fetch(url)
+    assert result["resumed_from"] == 0 and (out / "wr.bin").read_bytes() == body
