@@ -148,3 +148,29 @@ def test_download_then_anonymize_processes_while_downloads_go_on(
     summary = summary_of(stdout)
     assert summary["counts"]["skipped"] == 1  # the text file is kept and reported, not processed
     assert "readme.txt" in json.dumps(summary["skipped"])
+
+
+def test_transient_failures_are_retried_and_resumed_in_one_run(
+        http_server: TestServer, tmp_path: Path) -> None:
+    bodies = {"/reset.bin": payload(3_000_000, 1), "/flaky.bin": payload(20_000, 2),
+              "/busy.bin": payload(30_000, 3)}
+    for path, body in bodies.items():
+        http_server.add(path, body)
+    http_server.fail("/reset.bin", Fault.reset(after=1_000_000), Fault.reset(after=1_000_000))
+    http_server.fail("/flaky.bin", Fault.http_status(500), Fault.http_status(502))
+    http_server.fail("/busy.bin", Fault.http_status(429, Retry_After="0"))
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text(json.dumps(
+        {"schema_version": 1, "values": {"retry_delay": 0.0, "retries": 4}}), encoding="utf-8")
+    out = tmp_path / "out"
+    done = aipopup(tmp_path, "run", "download", *map(http_server.url, bodies), "-o", str(out), "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for path, body in bodies.items():
+        assert (out / path.lstrip("/")).read_bytes() == body
+    ranges = [r.headers.get("range") for r in http_server.requests_for("/reset.bin")]
+    assert len(ranges) == 3 and ranges[0] is None
+    # each attempt continued from what the one before had stored (a reset also throws away
+    # what was still in the socket buffers, so offsets need not be multiples of 1 MB)
+    offsets = [int(str(r).removeprefix("bytes=").rstrip("-")) for r in ranges[1:]]
+    assert 0 < offsets[0] < offsets[1] <= 2_000_000
