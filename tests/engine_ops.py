@@ -11,6 +11,7 @@ from typing import Any
 from aipopup.core.errors import TaskError, TransientError
 from aipopup.core.operation import Operation, TaskContext, register
 from aipopup.core.params import Param, Schema
+from aipopup.core.task import Task
 
 PROBE = register(Operation(
     name="probe",
@@ -80,3 +81,17 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         with rec.lock:
             rec.running -= 1
             rec.finished.append((ctx.task_id, time.monotonic()))
+
+
+def make_tasks(tmp_path: Path, n: int, *, priorities: list[int] | None = None, key: str = "",
+               resource: str = "cpu", **params: Any) -> list[Task]:
+    values = PROBE.schema.validate(params)
+    tasks = []
+    for i in range(n):
+        source = tmp_path / f"in{i}.txt"
+        source.write_text(f"input {i}")
+        output = str(tmp_path / "out" / f"in{i}.out") if values["write"] else None
+        tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output,
+                          params=dict(values), priority=priorities[i] if priorities else 0,
+                          resource=resource, resource_key=key))
+    return tasks

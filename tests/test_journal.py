@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.engine_ops import PROBE, RECORDER
+from tests.engine_ops import PROBE, RECORDER, make_tasks
 
 from aipopup.core.atomic import temp_path_for
 from aipopup.core.engine import Engine, replay
@@ -16,15 +16,8 @@ from aipopup.core.task import Batch, State, Task
 
 
 def _batch(engine: Engine, tmp_path: Path, n: int, **params: object) -> Batch:
-    values = PROBE.schema.validate(params)
-    tasks = []
-    for i in range(n):
-        source = tmp_path / f"in{i}.txt"
-        source.write_text(f"input {i}")
-        output = str(tmp_path / "out" / f"in{i}.out") if values["write"] else None
-        tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output,
-                          params=dict(values)))
-    batch = Batch(id=0, op="probe", params=values, output_dir=str(tmp_path / "out"))
+    tasks = make_tasks(tmp_path, n, **params)
+    batch = Batch(id=0, op="probe", params=tasks[0].params, output_dir=str(tmp_path / "out"))
     return engine.scheduler.add_batch(batch, tasks)
 
 

@@ -7,10 +7,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.engine_ops import PROBE, RECORDER
+from tests.engine_ops import RECORDER, make_tasks
 
 from aipopup.core.events import Event
 from aipopup.core.executor import ThreadExecutor
@@ -28,20 +27,6 @@ def sched(tmp_path: Path) -> Iterator[Scheduler]:
     yield scheduler
     scheduler.shutdown(timeout=2)
     executor.shutdown()
-
-
-def make_tasks(tmp_path: Path, n: int, *, priorities: list[int] | None = None, key: str = "",
-               resource: str = "cpu", **params: Any) -> list[Task]:
-    values = PROBE.schema.validate(params)
-    tasks = []
-    for i in range(n):
-        source = tmp_path / f"in{i}.txt"
-        source.write_text(f"input {i}")
-        output = str(tmp_path / "out" / f"in{i}.out") if values["write"] else None
-        tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output,
-                          params=dict(values), priority=priorities[i] if priorities else 0,
-                          resource=resource, resource_key=key))
-    return tasks
 
 
 def add(sched: Scheduler, tasks: list[Task], tmp_path: Path) -> Batch:
