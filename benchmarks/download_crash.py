@@ -11,7 +11,7 @@ column, so the app verifies each file too. Per trial:
 3. Every file's sha256 is checked here, no `.part` may be left, nothing else may be in OUT.
 4. Re-sent = bytes served in both phases - the bytes of all files. What was in flight (socket
    buffers) when the process died is all a resume may cost; a restart would cost every byte
-   already fetched.
+   already fetched, and a trial fails if more than 64 KiB of what was on disk comes again.
 
     .venv/bin/python benchmarks/download_crash.py [--trials 3] [--seed N]
 """
@@ -66,11 +66,11 @@ def run_trial(server: TestServer, files: dict[str, bytes], work: Path, rng: rand
     while (server.body_bytes_sent - start_bytes < fraction * total and process.poll() is None
            and time.monotonic() - started < 300):
         time.sleep(0.001)
-    killed_at = server.body_bytes_sent - start_bytes
     if process.poll() is not None:
         raise RuntimeError(f"the download ended (exit {process.returncode}) before the kill")
     process.send_signal(signal.SIGKILL)
     process.wait()
+    killed_at = server.body_bytes_sent - start_bytes  # after the death: what reached the socket
     on_disk = sum(p.stat().st_size for p in out.iterdir() if p.suffix in (".bin", ".part"))
     parts = len(list(out.glob("*.part")))
     finished_before = len(list(out.glob("*.bin")))
@@ -89,6 +89,9 @@ def run_trial(server: TestServer, files: dict[str, bytes], work: Path, rng: rand
     if bad or extra:
         raise RuntimeError(f"trial {n}: wrong content in {bad}; unexpected files {extra}")
     ranged = sum(1 for r in server.requests if "range" in r.headers) - ranges_before
+    refetched = (sent - total) - (killed_at - on_disk)
+    if refetched > 64 * 1024:
+        raise RuntimeError(f"trial {n}: {refetched:,} bytes that were on disk were fetched again")
     return {"kill_fraction": fraction, "killed_at": killed_at, "on_disk": on_disk, "parts": parts,
             "finished_before": finished_before, "ranged": ranged, "resent": sent - total, "total": total}
 
