@@ -595,3 +595,12 @@ def test_the_socket_path_still_fits_the_installed_httpx(http_server: TestServer)
         chunks = fetch_module._raw_body(response, len(body), 5.0)
         assert chunks is not None
         assert b"".join(bytes(c) for c in chunks) == body
+
+
+def test_overwrite_always_replaces_a_file_of_the_same_name(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    url = http_server.add("/pic.jpg", b"new picture", content_type="image/jpeg")
+    out.mkdir()
+    (out / "pic.jpg").write_bytes(b"old picture")
+    _, outputs = fetch(url, overwrite="always")
+    assert outputs == [str(out / "pic.jpg")] and (out / "pic.jpg").read_bytes() == b"new picture"
