@@ -140,6 +140,7 @@ class _Transfer:
         self.state = folder.part_state(key)
         self.fetched = 0
         self.resumed_from = 0
+        self.head: dict[str, str] = {}
 
     # -- the attempt ---------------------------------------------------------------------------
 
@@ -156,6 +157,7 @@ class _Transfer:
         offset = self._resumable_offset()
         try:
             with self._request(offset) as response:
+                self.head = _parse_head(response)
                 start = self._accept(response, offset)
                 self.resumed_from = start
                 total = self.state.total if self.state else None
@@ -163,7 +165,7 @@ class _Transfer:
                     content_type = self.state.content_type if self.state else None
                 else:
                     self._stream(response, start)
-                    content_type = _media_type(response)
+                    content_type = _media_type(self.head)
                 final_url = str(response.url)
         except httpx.TooManyRedirects:
             raise TaskError("The server keeps redirecting (a redirect loop).",
@@ -233,7 +235,7 @@ class _Transfer:
         """Check the answer before a byte is written; returns where the body starts in the file."""
         status = response.status_code
         if status == 416 and offset > 0 and self.state is not None:
-            _, _, total = _content_range(response)
+            _, _, total = _content_range(self.head)
             if total == offset and self.state.total in (None, offset):
                 self.state.total = offset  # the part was already complete
                 return offset
@@ -242,11 +244,11 @@ class _Transfer:
             _raise_for_status(response)
         if self._is_error_page(response):
             raise TaskError(
-                f"The server answered with a web page ({_media_type(response)}) instead of the file; "
+                f"The server answered with a web page ({_media_type(self.head)}) instead of the file; "
                 "the partial download was kept.",
                 "The link has probably expired. Get a fresh link, or retry later to resume.")
         if status == 206:
-            first, _last, total = _content_range(response)
+            first, _last, total = _content_range(self.head)
             if offset > 0 and self.state is not None:
                 if first != offset or (self.state.total is not None and total != self.state.total):
                     self._restart_needed("the server sent a different part than asked for")
@@ -262,13 +264,13 @@ class _Transfer:
             return 0
         # 200: a fresh download, or a server that ignores Range / a file that changed since:
         # either way the whole file comes again, so what is on disk is dropped
-        self._begin(response, _content_length(response))
+        self._begin(response, _content_length(self.head))
         return 0
 
     def _is_error_page(self, response: httpx.Response) -> bool:
         if self.state is None or not self.folder.part_path(self.state.name).exists():
             return False  # nothing to protect; a web page asked for is a fine download
-        got = _media_type(response)
+        got = _media_type(self.head)
         expected = (self.state.content_type or "").lower()
         return got in _HTML_TYPES and expected not in _HTML_TYPES
 
@@ -284,18 +286,18 @@ class _Transfer:
         self._check_size(total)
         if self.state is None:
             wanted = names.choose(override=self.opt.filename,
-                                  disposition=response.headers.get("content-disposition"),
-                                  url=str(response.url), content_type=_media_type(response))
+                                  disposition=self.head.get("content-disposition"),
+                                  url=str(response.url), content_type=_media_type(self.head))
             name = self.folder.claim(self.key, wanted, replace_existing=self.opt.replace_existing)
         else:
             name = self.state.name
         self.state = PartState(key=self.key, url=self.opt.url, name=name,
-                               etag=response.headers.get("etag"),
-                               last_modified=response.headers.get("last-modified"),
-                               total=total if _is_identity(response) else None,
-                               content_type=_media_type(response) or None,
+                               etag=self.head.get("etag"),
+                               last_modified=self.head.get("last-modified"),
+                               total=total if _is_identity(self.head) else None,
+                               content_type=_media_type(self.head) or None,
                                # decoded bytes on disk cannot be matched to encoded Range offsets
-                               resumable=_is_identity(response))
+                               resumable=_is_identity(self.head))
         self._guard_inside(self.folder.path / name)
         self.folder.record_start(self.state)
         with contextlib.suppress(FileNotFoundError):
@@ -320,10 +322,10 @@ class _Transfer:
         written = start
         limit = self.opt.max_bytes
         chunks: Iterator[bytes | memoryview] | None = None
-        if not _is_identity(response):
+        if not _is_identity(self.head):
             chunks = response.iter_bytes()
         else:
-            length = _content_length(response)
+            length = _content_length(self.head)
             if self.limiter.rate is None and length is not None and length >= RAW_MIN:
                 chunks = _raw_body(response, length, self.opt.stall_timeout)
             if chunks is None:
@@ -489,7 +491,7 @@ def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     reason = response.reason_phrase or "error"
     if status == 429 or status == 408 or status >= 500:
-        retry_after = _retry_after(response.headers.get("retry-after"))
+        retry_after = _retry_after(response.headers.get("retry-after"))  # rare: no need for the dict
         waited = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
         raise TransientError(f"The server answered {status} {reason}{waited}.",
                              "The download is retried later.", retry_after=retry_after)
@@ -517,8 +519,8 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(when.timestamp() - time.time(), 0.0), 3600.0)
 
 
-def _content_range(response: httpx.Response) -> tuple[int | None, int | None, int | None]:
-    match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+def _content_range(head: dict[str, str]) -> tuple[int | None, int | None, int | None]:
+    match = _CONTENT_RANGE.match(head.get("content-range", ""))
     if not match:
         return None, None, None
     first, last, total = match.groups()
@@ -526,18 +528,26 @@ def _content_range(response: httpx.Response) -> tuple[int | None, int | None, in
             int(total) if total and total != "*" else None)
 
 
-def _content_length(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length", "")
+def _content_length(head: dict[str, str]) -> int | None:
+    value = head.get("content-length", "").strip()
     return int(value) if value.isdigit() else None
 
 
-def _is_identity(response: httpx.Response) -> bool:
-    return response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
+def _is_identity(head: dict[str, str]) -> bool:
+    return head.get("content-encoding", "identity").strip().lower() in ("", "identity")
 
 
-def _media_type(response: httpx.Response) -> str:
-    value: str = response.headers.get("content-type", "")
-    return value.split(";", 1)[0].strip().lower()
+def _media_type(head: dict[str, str]) -> str:
+    return head.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _parse_head(response: httpx.Response) -> dict[str, str]:
+    """The headers once, as a plain dict (the first of repeated ones): httpx's Headers.get
+    scans and decodes every header on each call, a dozen times per download."""
+    head: dict[str, str] = {}
+    for name, value in response.headers.raw:
+        head.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return head
 
 
 def _is_image(name: str, content_type: str | None) -> bool:

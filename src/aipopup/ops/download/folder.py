@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from aipopup.ops.download import names
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,9 @@ class FolderState:
     active: set[str] = field(default_factory=set)  # keys being transferred right now
     _fd: int = -1
 
+    def __post_init__(self) -> None:
+        self._dir = str(self.path)
+
     def begin(self, key: str) -> bool:
         """Mark ``key`` as being transferred; False when another task already is."""
         with _lock:
@@ -158,7 +163,8 @@ class FolderState:
             self.finished.pop(key, None)
 
     def _occupied(self, name: str) -> bool:
-        return any(os.path.lexists(self.path / n) for n in (name, name + names.PART_SUFFIX))
+        base = os.path.join(self._dir, name)
+        return os.path.lexists(base) or os.path.lexists(base + names.PART_SUFFIX)
 
     def _set_claim(self, key: str, name: str) -> None:
         old = self.claims.get(key)
@@ -202,7 +208,7 @@ class FolderState:
     def _append(self, record: dict[str, Any]) -> None:
         # not fsync'd: a kill keeps what reached the OS; a line lost to a power cut costs a
         # second copy or a restarted transfer, never a wrong "already done"
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        line = orjson.dumps(record) + b"\n"
         if self._fd >= 0 and os.fstat(self._fd).st_nlink == 0:
             self._close()  # the folder (or the log) was deleted under us: start a new log
         if self._fd < 0:
