@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.engine_ops import PROBE, RECORDER, make_tasks
 
-from aipopup.core.atomic import temp_path_for
+from aipopup.core.atomic import remove_temps, temp_path_for
 from aipopup.core.engine import Engine, replay
 from aipopup.core.errors import StateLocked
 from aipopup.core.journal import JOURNAL_NAME, Journal, read_records
@@ -111,3 +111,15 @@ def test_a_journal_from_a_newer_version_is_not_touched(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="newer AI Popup"):
         Engine(state)
     assert json.loads((state / JOURNAL_NAME).read_text())["v"] == 99
+
+
+def test_cleaning_up_after_task_1_1_never_touches_task_1_10(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = temp_path_for(out / "a.png", "1.1")
+    theirs = temp_path_for(out / "b.png", "1.10")
+    finished = out / "c.png"
+    for path in (mine, theirs, finished):
+        path.write_bytes(b"data")
+    assert remove_temps(out, {"1.1"}) == 1
+    assert not mine.exists() and theirs.exists() and finished.exists()

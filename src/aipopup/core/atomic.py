@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 TEMP_MARK = ".aipopup-tmp-"
@@ -12,17 +12,32 @@ TEMP_MARK = ".aipopup-tmp-"
 
 def temp_path_for(final: Path, tag: str) -> Path:
     """Hidden, beside the target (same file system, so the rename is atomic), keeping the
-    extension because encoders such as ``cv2.imwrite`` choose the format from it."""
-    return final.with_name(f".{final.stem}{TEMP_MARK}{tag}{final.suffix}")
+    extension because encoders such as ``cv2.imwrite`` choose the format from it. The tag ends
+    at "~", so task 1.1's files are never mistaken for task 1.10's."""
+    return final.with_name(f".{final.stem}{TEMP_MARK}{tag}~{final.suffix}")
 
 
-def remove_temps(folder: Path, tag: str) -> int:
-    """Delete temporary files a crashed or cancelled attempt tagged ``tag`` left in ``folder``."""
+def temp_tag(name: str) -> str | None:
+    """The tag of a temporary file's name, or None when it is not one of ours."""
+    start = name.find(TEMP_MARK)
+    if not name.startswith(".") or start < 0:
+        return None
+    tag, sep, _ = name[start + len(TEMP_MARK):].partition("~")
+    return tag if sep else None
+
+
+def remove_temps(folder: Path, tags: Collection[str]) -> int:
+    """Delete the temporary files that attempts tagged with any of ``tags`` left in ``folder``
+    (after a kill): one listing of the folder, however many tags."""
     removed = 0
-    with contextlib.suppress(OSError):
-        for leftover in folder.glob(f".*{TEMP_MARK}{tag}*"):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if temp_tag(entry.name) in tags:
             with contextlib.suppress(OSError):
-                leftover.unlink()
+                os.unlink(entry.path)
                 removed += 1
     return removed
 

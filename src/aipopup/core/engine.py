@@ -56,6 +56,7 @@ def recover(store: Store) -> Recovery:
     (outputs are written to a temp file and renamed), so the task is done; otherwise it runs
     again and whatever temporary file it left is deleted."""
     recovery = Recovery()
+    leftovers: dict[Path, set[str]] = {}
     for task in store.tasks.values():
         if task.state is not State.RUNNING:
             continue
@@ -71,9 +72,11 @@ def recover(store: Store) -> Recovery:
             task.progress = 0.0
             recovery.requeued.append(task.id)
         batch = store.batches.get(task.batch_id)
-        for folder in {output.parent if output else None, Path(batch.output_dir) if batch else None}:
+        for folder in (output.parent if output else None, Path(batch.output_dir) if batch else None):
             if folder is not None:
-                remove_temps(folder, task.id)
+                leftovers.setdefault(folder, set()).add(task.id)
+    for folder, tags in leftovers.items():
+        remove_temps(folder, tags)
     recovery.unfinished = sum(1 for t in store.tasks.values() if t.state in UNFINISHED)
     return recovery
 

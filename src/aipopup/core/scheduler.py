@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from aipopup.core import operation
-from aipopup.core.atomic import remove_temps
 from aipopup.core.cancel import CancelToken
 from aipopup.core.errors import Cancelled, TaskError, TransientError
 from aipopup.core.events import Event
@@ -558,9 +557,6 @@ class Scheduler:
             self._log(task.id, "error", traceback.format_exc())
             return _Outcome(State.FAILED, error=f"Internal error: {type(exc).__name__}: {exc}",
                             hint="This is a bug in AI Popup; the task's log has the details.")
-        finally:
-            if task.output:
-                remove_temps(Path(task.output).parent, task.id)
 
     def _check_done(self, task: Task, batch: Batch,
                     op: operation.Operation) -> tuple[_Outcome | None, str, str | None]:
