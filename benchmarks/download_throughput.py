@@ -13,6 +13,7 @@ bytes) so a failed download cannot pass for a fast one. Everything lives in a te
 under /tmp that is removed at the end; nothing but loopback is touched.
 
     .venv/bin/python benchmarks/download_throughput.py [--repeat 3] [--small 1000] [--big 4]
+        [--also durable_outputs=false]   (a third row: aipopup with that setting)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import contextlib
 import functools
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -146,10 +148,14 @@ def check_output(folder: Path, fs: FileSet) -> None:
                            f"and {fs.total:,}")
 
 
-def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int) -> float:
+def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int,
+                settings: dict[str, object] | None = None) -> float:
     out, state = work / f"out-aipopup-{fs.folder}-{n}", work / f"state-{fs.folder}-{n}"
-    config = work / "config"
+    config = work / ("config-" + "-".join(f"{k}={v}" for k, v in sorted(settings.items()))
+                     if settings else "config")
     config.mkdir(exist_ok=True)
+    if settings:
+        (config / "settings.json").write_text(json.dumps({"schema_version": 1, "values": settings}))
     env = {**os.environ, "AIPOPUP_CONFIG_DIR": str(config), "AIPOPUP_LOG_DIR": str(work / "logs")}
     cmd = [sys.executable, "-m", "aipopup", "run", "download", str(listing), "-o", str(out),
            "--state-dir", str(state)]
@@ -184,7 +190,13 @@ def main() -> int:
     parser.add_argument("--big-mb", type=int, default=256, help="size of each big file (MB)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool and set")
     parser.add_argument("--python-server", action="store_true", help="do not use nginx")
+    parser.add_argument("--also", action="append", default=[], metavar="SETTING=VALUE",
+                        help="also time aipopup with these settings, e.g. durable_outputs=false")
     args = parser.parse_args()
+    also: dict[str, object] = {}
+    for item in args.also:
+        name, _, value = item.partition("=")
+        also[name] = json.loads(value) if value in ("true", "false") or value.isdigit() else value
 
     sets = [FileSet(f"{args.small} x 100 KB", "small", args.small, 100 * KB, ["-j16"]),
             FileSet(f"{args.big} x {args.big_mb} MB", "big", args.big, args.big_mb * MB,
@@ -207,14 +219,17 @@ def main() -> int:
                 listing.write_text("".join(f"http://127.0.0.1:{port}/{fs.folder}/f{i:05d}.bin\n"
                                            for i in range(fs.count)))
                 times: dict[str, list[float]] = {"aipopup": [], "aria2c": []}
+                extra = f"aipopup, {', '.join(args.also)}" if args.also else ""
                 for n in range(args.repeat):  # alternate, so a noisy moment hits both
                     times["aipopup"].append(run_aipopup(work, listing, fs, n))
                     if aria2:
                         times["aria2c"].append(run_aria2c(work, listing, fs, n))
+                    if extra:
+                        times.setdefault(extra, []).append(run_aipopup(work, listing, fs, n, also))
                 for tool, values in times.items():
                     if values:
-                        label = "aipopup run download" if tool == "aipopup" else \
-                            f"aria2c {' '.join(fs.aria2_args)}"
+                        label = {"aipopup": "aipopup run download",
+                                 "aria2c": f"aria2c {' '.join(fs.aria2_args)}"}.get(tool, tool)
                         rows.append((fs, label, values))
                 if aria2:
                     ratio = statistics.median(times["aria2c"]) / statistics.median(times["aipopup"])

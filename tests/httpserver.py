@@ -125,9 +125,9 @@ class TestServer:
                 ranges, dict(headers or {}))
         return self.url(path)
 
-    def redirect(self, path: str, location: str) -> str:
+    def redirect(self, path: str, location: str, headers: dict[str, str] | None = None) -> str:
         with self._lock:
-            self.resources[path] = Resource(b"", redirect=location)
+            self.resources[path] = Resource(b"", redirect=location, headers=dict(headers or {}))
         return self.url(path)
 
     def fail(self, path: str, *faults: Fault) -> None:
@@ -222,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         if resource is None:
             return self._simple(404, b"not found")
         if resource.redirect is not None:
-            return self._simple(302, b"", {"Location": resource.redirect})
+            return self._simple(302, b"", {"Location": resource.redirect, **resource.headers})
         if fault is not None and fault.kind == "silent":
             fault.reached.set()
             while not fault.gate.wait(0.05):

@@ -604,3 +604,14 @@ def test_overwrite_always_replaces_a_file_of_the_same_name(
     (out / "pic.jpg").write_bytes(b"old picture")
     _, outputs = fetch(url, overwrite="always")
     assert outputs == [str(out / "pic.jpg")] and (out / "pic.jpg").read_bytes() == b"new picture"
+
+
+def test_a_cookie_set_before_a_redirect_is_sent_to_the_file(http_server: TestServer, fetch: Any) -> None:
+    http_server.add("/file.bin", b"members only")
+    http_server.redirect("/login", "/file.bin", headers={"Set-Cookie": "session=abc; Path=/"})
+    client.close_shared_client()  # a jar of its own
+    try:
+        fetch(http_server.url("/login"))
+        assert http_server.requests_for("/file.bin")[-1].headers.get("cookie") == "session=abc"
+    finally:
+        client.close_shared_client()
