@@ -615,3 +615,11 @@ def test_a_cookie_set_before_a_redirect_is_sent_to_the_file(http_server: TestSer
         assert http_server.requests_for("/file.bin")[-1].headers.get("cookie") == "session=abc"
     finally:
         client.close_shared_client()
+
+
+def test_empty_file_is_a_file(http_server: TestServer, fetch: Any, out: Path) -> None:
+    url = http_server.add("/empty.txt", b"", content_type="text/plain")
+    out.mkdir()
+    (out / "empty.txt.part").write_bytes(b"left by someone")  # not ours: the name moves on
+    result, outputs = fetch(url)
+    assert result["bytes"] == 0 and Path(outputs[0]).read_bytes() == b""

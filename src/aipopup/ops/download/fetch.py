@@ -161,7 +161,7 @@ class _Transfer:
                 start = self._accept(response, offset)
                 self.resumed_from = start
                 total = self.state.total if self.state else None
-                if start == total:
+                if start and start == total:  # the part was already complete (416)
                     content_type = self.state.content_type if self.state else None
                 else:
                     self._stream(response, start)
@@ -281,8 +281,8 @@ class _Transfer:
                              "The download is retried from the beginning.")
 
     def _begin(self, response: httpx.Response, total: int | None) -> None:
-        """A whole-file answer: pick the name (now that Content-Disposition is known), record
-        the start in the folder's log before the part exists, and start the part empty."""
+        """A whole-file answer: pick the name (now that Content-Disposition is known) and
+        record the start in the folder's log before the part exists."""
         self._check_size(total)
         if self.state is None:
             wanted = names.choose(override=self.opt.filename,
@@ -299,9 +299,7 @@ class _Transfer:
                                # decoded bytes on disk cannot be matched to encoded Range offsets
                                resumable=_is_identity(self.head))
         self._guard_inside(self.folder.path / name)
-        self.folder.record_start(self.state)
-        with contextlib.suppress(FileNotFoundError):
-            self.folder.part_path(name).unlink()
+        self.folder.record_start(self.state)  # the part is truncated when it is opened
 
     def _check_size(self, total: int | None) -> None:
         if total is not None and total > self.opt.max_bytes:
@@ -332,7 +330,7 @@ class _Transfer:
                 # no chunk size: httpx would hold received bytes back to fill one, and a
                 # dropped connection would lose them; what the transport reads is written at once
                 chunks = response.iter_raw()
-        fd = _open_part(part)
+        fd = _open_part(part, append=start > 0)
         try:
             last_report = time.monotonic()
             for chunk in chunks:
@@ -426,8 +424,9 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _open_part(part: Path) -> int:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+def _open_part(part: Path, *, append: bool) -> int:
+    # a whole-file answer truncates whatever an earlier attempt left
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) | getattr(os, "O_BINARY", 0)
     try:
         return os.open(part, flags, 0o644)
     except FileNotFoundError:  # the output folder was removed since this process first used it
