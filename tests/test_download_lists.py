@@ -132,3 +132,13 @@ def test_variants_number_names_and_keep_them_short() -> None:
     long = names.sanitize("x" * 400 + ".png")
     second = list(zip(range(2), names.variants(long), strict=False))[1][1]
     assert second.endswith(" (2).png") and len(second.encode()) <= names.MAX_NAME_BYTES
+
+
+def test_find_urls_picks_links_out_of_pasted_text() -> None:
+    from aipopup.ops.download.sources import find_urls
+
+    text = ("Photos: https://example.org/a.jpg, https://example.org/b.png.\n"
+            "(see http://example.org/wiki/Foo_(bar)) and <https://example.org/c?x=1&y=2>\n"
+            "again https://example.org/a.jpg; not ftp://example.org/x or example.org/y")
+    assert find_urls(text) == ["https://example.org/a.jpg", "https://example.org/b.png",
+                               "http://example.org/wiki/Foo_(bar)", "https://example.org/c?x=1&y=2"]

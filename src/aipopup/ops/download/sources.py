@@ -55,6 +55,23 @@ def expand(args: list[str]) -> list[DownloadItem]:
     return items
 
 
+_URL_IN_TEXT = re.compile(r"""\bhttps?://[^\s<>"'`]+""", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}>'\""
+
+
+def find_urls(text: str) -> list[str]:
+    """The http(s) links in free text (a clipboard, a chat message, an e-mail), in order and
+    once each; closing punctuation that ends a sentence is not part of a link."""
+    found: list[str] = []
+    for match in _URL_IN_TEXT.finditer(text):
+        url = match.group(0)
+        while url and url[-1] in _TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+            url = url[:-1]
+        if url not in found:
+            found.append(url)
+    return found
+
+
 def _import_fetch_early() -> None:
     """Whoever expands a list downloads next: import httpx (a tenth of a second) on a side
     thread while the caller plans and queues, instead of on the first download's thread."""
