@@ -587,12 +587,12 @@ def test_cancel_during_a_socket_read_of_a_big_file(
 def test_the_socket_path_still_fits_the_installed_httpx(http_server: TestServer) -> None:
     """The fast path reaches into httpx/httpcore internals; an upgrade that moves them must
     show up here, not as a silent slowdown."""
-    from aipopup.ops.download import fetch as fetch_module
+    from aipopup.ops.download import sockets
 
     body = payload(9 * MIB, seed=16)
     url = http_server.add("/probe.bin", body)
     with client.shared_client().stream("GET", url) as response:
-        chunks = fetch_module._raw_body(response, len(body), 5.0)
+        chunks = sockets.raw_body(response, len(body), 5.0)
         assert chunks is not None
         assert b"".join(bytes(c) for c in chunks) == body
 

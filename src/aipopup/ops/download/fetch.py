@@ -8,32 +8,27 @@ process) continues from the bytes on disk with ``Range`` + ``If-Range``.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import h11
 import httpx
 
 from aipopup.core.errors import Cancelled, TaskError, TransientError
-from aipopup.core.operation import IMAGE_EXTENSIONS, TaskContext
-from aipopup.ops.download import names
+from aipopup.core.operation import TaskContext
+from aipopup.ops.download import names, responses, sockets
 from aipopup.ops.download.client import TokenBucket, shared_client, shared_limiter
 from aipopup.ops.download.folder import Finished, FolderState, PartState, download_key, folder_state
 
 MIB = 1024 * 1024
 PROGRESS_EVERY = 0.25  # seconds between progress reports of one task
-RAW_MIN = 8 * MIB  # bodies this big are read straight from the socket (see _raw_body)
-RAW_BUFFER = MIB
+RAW_MIN = 8 * MIB  # bodies this big are read straight from the socket (see sockets.raw_body)
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -126,7 +121,7 @@ def _already_done(ctx: TaskContext, folder: FolderState, key: str,
     ctx.progress(1.0, "already downloaded")
     return {"bytes": size, "fetched": 0, "resumed_from": size, "content_type": None,
             "sha256": digest, "url": options.url, "name": entry.name,
-            "is_image": _is_image(entry.name, None), "already_done": True}
+            "is_image": responses.is_image(entry.name, None), "already_done": True}
 
 
 class _Transfer:
@@ -157,7 +152,7 @@ class _Transfer:
         offset = self._resumable_offset()
         try:
             with self._request(offset) as response:
-                self.head = _parse_head(response)
+                self.head = responses.parse_head(response)
                 start = self._accept(response, offset)
                 self.resumed_from = start
                 total = self.state.total if self.state else None
@@ -165,7 +160,7 @@ class _Transfer:
                     content_type = self.state.content_type if self.state else None
                 else:
                     self._stream(response, start)
-                    content_type = _media_type(self.head)
+                    content_type = responses.media_type(self.head)
                 final_url = str(response.url)
         except httpx.TooManyRedirects:
             raise TaskError("The server keeps redirecting (a redirect loop).",
@@ -215,7 +210,7 @@ class _Transfer:
         stall = self.opt.stall_timeout
         timeout = httpx.Timeout(stall, connect=min(stall, 30.0), pool=None)
         self.ctx.check()
-        aborter = _Aborter(self.ctx.token.cancelled)
+        aborter = sockets.Aborter(self.ctx.token.cancelled)
         unregister = self.ctx.token.on_cancel(aborter.abort)
         try:
             with shared_client().stream("GET", self.opt.url, headers=headers, timeout=timeout,
@@ -235,20 +230,20 @@ class _Transfer:
         """Check the answer before a byte is written; returns where the body starts in the file."""
         status = response.status_code
         if status == 416 and offset > 0 and self.state is not None:
-            _, _, total = _content_range(self.head)
+            _, _, total = responses.content_range(self.head)
             if total == offset and self.state.total in (None, offset):
                 self.state.total = offset  # the part was already complete
                 return offset
             self._restart_needed("the server refused to resume")
         if status not in (200, 206):
-            _raise_for_status(response)
+            responses.raise_for_status(response)
         if self._is_error_page(response):
             raise TaskError(
-                f"The server answered with a web page ({_media_type(self.head)}) instead of the file; "
-                "the partial download was kept.",
+                f"The server answered with a web page ({responses.media_type(self.head)}) instead of "
+                "the file; the partial download was kept.",
                 "The link has probably expired. Get a fresh link, or retry later to resume.")
         if status == 206:
-            first, _last, total = _content_range(self.head)
+            first, _last, total = responses.content_range(self.head)
             if offset > 0 and self.state is not None:
                 if first != offset or (self.state.total is not None and total != self.state.total):
                     self._restart_needed("the server sent a different part than asked for")
@@ -264,13 +259,13 @@ class _Transfer:
             return 0
         # 200: a fresh download, or a server that ignores Range / a file that changed since:
         # either way the whole file comes again, so what is on disk is dropped
-        self._begin(response, _content_length(self.head))
+        self._begin(response, responses.content_length(self.head))
         return 0
 
     def _is_error_page(self, response: httpx.Response) -> bool:
         if self.state is None or not self.folder.part_path(self.state.name).exists():
             return False  # nothing to protect; a web page asked for is a fine download
-        got = _media_type(self.head)
+        got = responses.media_type(self.head)
         expected = (self.state.content_type or "").lower()
         return got in _HTML_TYPES and expected not in _HTML_TYPES
 
@@ -287,17 +282,17 @@ class _Transfer:
         if self.state is None:
             wanted = names.choose(override=self.opt.filename,
                                   disposition=self.head.get("content-disposition"),
-                                  url=str(response.url), content_type=_media_type(self.head))
+                                  url=str(response.url), content_type=responses.media_type(self.head))
             name = self.folder.claim(self.key, wanted, replace_existing=self.opt.replace_existing)
         else:
             name = self.state.name
         self.state = PartState(key=self.key, url=self.opt.url, name=name,
                                etag=self.head.get("etag"),
                                last_modified=self.head.get("last-modified"),
-                               total=total if _is_identity(self.head) else None,
-                               content_type=_media_type(self.head) or None,
+                               total=total if responses.is_identity(self.head) else None,
+                               content_type=responses.media_type(self.head) or None,
                                # decoded bytes on disk cannot be matched to encoded Range offsets
-                               resumable=_is_identity(self.head))
+                               resumable=responses.is_identity(self.head))
         self._guard_inside(self.folder.path / name)
         self.folder.record_start(self.state)  # the part is truncated when it is opened
 
@@ -320,12 +315,12 @@ class _Transfer:
         written = start
         limit = self.opt.max_bytes
         chunks: Iterator[bytes | memoryview] | None = None
-        if not _is_identity(self.head):
+        if not responses.is_identity(self.head):
             chunks = response.iter_bytes()
         else:
-            length = _content_length(self.head)
+            length = responses.content_length(self.head)
             if self.limiter.rate is None and length is not None and length >= RAW_MIN:
-                chunks = _raw_body(response, length, self.opt.stall_timeout)
+                chunks = sockets.raw_body(response, length, self.opt.stall_timeout)
             if chunks is None:
                 # no chunk size: httpx would hold received bytes back to fill one, and a
                 # dropped connection would lose them; what the transport reads is written at once
@@ -381,48 +376,10 @@ class _Transfer:
         self.folder.record_finished(Finished(self.key, name, size, digest, self.opt.url))
         return {"bytes": size, "fetched": self.fetched, "resumed_from": self.resumed_from,
                 "content_type": content_type, "sha256": digest, "url": final_url, "name": name,
-                "is_image": _is_image(name, content_type), "already_done": False}
+                "is_image": responses.is_image(name, content_type), "already_done": False}
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-class _Aborter:
-    """Unblocks a read stuck in a socket from the cancelling thread: closing the descriptor does
-    not wake a blocked recv on Linux, shutting the socket down does. A new connection's socket
-    is caught as soon as it connects (httpcore's trace), so a server that never answers the
-    request is left as quickly as one that stops sending the body."""
-
-    def __init__(self, cancelled: bool) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._aborted = cancelled
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.add(info.get("return_value"))
-
-    def add(self, stream: Any) -> None:
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        with self._lock:
-            self._sockets.append(sock)
-            aborted = self._aborted
-        if aborted:  # cancelled while connecting
-            _shutdown(sock)
-
-    def abort(self) -> None:
-        with self._lock:
-            self._aborted = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
 
 def _open_part(part: Path, *, append: bool) -> int:
     # a whole-file answer truncates whatever an earlier attempt left
@@ -434,125 +391,10 @@ def _open_part(part: Path, *, append: bool) -> int:
         return os.open(part, flags, 0o644)
 
 
-def _raw_body(response: httpx.Response, length: int, stall: float) -> Iterator[bytes | memoryview] | None:
-    """The body read straight from the socket into one reused buffer, or None where the
-    connection is not a plain HTTP/1.1 one of httpcore's (a proxy, another version).
-
-    httpx's own path parses every 64 KiB through h11 and copies it three times; for big files
-    that Python work, not the network, is the limit (it costs more CPU than aria2c spends).
-    The connection is closed afterwards, since h11 never saw the body end; for a file this
-    size one more handshake is nothing."""
-    try:
-        stream: Any = response.stream
-        connection = stream._stream._httpcore_stream._stream._connection
-        state = connection._h11_state
-        sock = connection._network_stream.get_extra_info("socket")
-    except AttributeError:
-        return None
-    if not isinstance(sock, socket.socket) or not isinstance(state, h11.Connection):
-        return None
-    return _raw_chunks(state, sock, length, stall)
-
-
-def _raw_chunks(state: h11.Connection, sock: socket.socket, length: int,
-                stall: float) -> Iterator[bytes | memoryview]:
-    got = 0
-    while True:  # what h11 had already buffered with the headers
-        event = state.next_event()
-        if not isinstance(event, h11.Data):
-            break
-        got += len(event.data)
-        yield event.data
-    buffer = bytearray(min(RAW_BUFFER, max(length - got, 1)))
-    view = memoryview(buffer)
-    sock.settimeout(stall)
-    while got < length:
-        try:
-            n = sock.recv_into(view, min(len(buffer), length - got))
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout(str(exc) or "timed out") from exc
-        except OSError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-        if n == 0:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete message "
-                                            f"body: received {got} bytes, expected {length}")
-        got += n
-        yield view[:n]  # written before the next read reuses the buffer
-
-
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _raise_for_status(response: httpx.Response) -> None:
-    status = response.status_code
-    reason = response.reason_phrase or "error"
-    if status == 429 or status == 408 or status >= 500:
-        retry_after = _retry_after(response.headers.get("retry-after"))  # rare: no need for the dict
-        waited = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
-        raise TransientError(f"The server answered {status} {reason}{waited}.",
-                             "The download is retried later.", retry_after=retry_after)
-    hints = {401: "The link needs a login; download it in a browser.",
-             403: "The server refuses access; the link may have expired or need a login.",
-             404: "The file is not there; check the link.",
-             410: "The file was removed from the server."}
-    if 300 <= status < 400:
-        raise TaskError(f"The server answered {status} {reason} without a usable redirect.",
-                        "Open the link in a browser to check it.")
-    raise TaskError(f"The server answered {status} {reason}.",
-                    hints.get(status, "Check the link; retrying will not help."))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), 3600.0)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(when.timestamp() - time.time(), 0.0), 3600.0)
-
-
-def _content_range(head: dict[str, str]) -> tuple[int | None, int | None, int | None]:
-    match = _CONTENT_RANGE.match(head.get("content-range", ""))
-    if not match:
-        return None, None, None
-    first, last, total = match.groups()
-    return (int(first) if first else None, int(last) if last else None,
-            int(total) if total and total != "*" else None)
-
-
-def _content_length(head: dict[str, str]) -> int | None:
-    value = head.get("content-length", "").strip()
-    return int(value) if value.isdigit() else None
-
-
-def _is_identity(head: dict[str, str]) -> bool:
-    return head.get("content-encoding", "identity").strip().lower() in ("", "identity")
-
-
-def _media_type(head: dict[str, str]) -> str:
-    return head.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def _parse_head(response: httpx.Response) -> dict[str, str]:
-    """The headers once, as a plain dict (the first of repeated ones): httpx's Headers.get
-    scans and decodes every header on each call, a dozen times per download."""
-    head: dict[str, str] = {}
-    for name, value in response.headers.raw:
-        head.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-    return head
-
-
-def _is_image(name: str, content_type: str | None) -> bool:
-    if content_type and content_type.startswith("image/"):
-        return True
-    return PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _describe(exc: Exception) -> str:
