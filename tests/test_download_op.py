@@ -623,3 +623,22 @@ def test_empty_file_is_a_file(http_server: TestServer, fetch: Any, out: Path) ->
     (out / "empty.txt.part").write_bytes(b"left by someone")  # not ours: the name moves on
     result, outputs = fetch(url)
     assert result["bytes"] == 0 and Path(outputs[0]).read_bytes() == b""
+
+
+def test_output_folder_deleted_between_downloads_is_made_again_with_its_log(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    import shutil
+
+    first = http_server.add("/one.bin", b"one")
+    second = http_server.add("/two.bin", payload(100 * KIB))
+    http_server.fail("/two.bin", Fault.reset(after=20 * KIB))
+    fetch(first)
+    shutil.rmtree(out)
+    with pytest.raises(TransientError):
+        fetch(second)
+    kept = part_size(out / "two.bin.part")
+    folder_module.forget_folders()  # a restart reads only what the new log says
+    result, _ = fetch(second)
+    # without the start line in the new log, the part would be a stranger's: "two (2).bin"
+    assert result["resumed_from"] == kept
+    assert listing(out) == [".aipopup-downloads.jsonl", "two.bin"]

@@ -216,6 +216,8 @@ class _Transfer:
             with shared_client().stream("GET", self.opt.url, headers=headers, timeout=timeout,
                                         extensions={"trace": aborter.trace}) as response:
                 aborter.add(response.extensions.get("network_stream"))
+                # the socket is known now; httpcore would call the trace twice per body chunk
+                response.request.extensions.pop("trace", None)
                 yield response
         finally:
             unregister()
@@ -325,7 +327,7 @@ class _Transfer:
                 # no chunk size: httpx would hold received bytes back to fill one, and a
                 # dropped connection would lose them; what the transport reads is written at once
                 chunks = response.iter_raw()
-        fd = _open_part(part, append=start > 0)
+        fd = self._open_part(part, append=start > 0)
         try:
             last_report = time.monotonic()
             for chunk in chunks:
@@ -357,13 +359,30 @@ class _Transfer:
         if total is None:
             self.state.total = written
 
+    def _open_part(self, part: Path, *, append: bool) -> int:
+        assert self.state is not None
+        # a whole-file answer truncates whatever an earlier attempt left
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        flags |= os.O_APPEND if append else os.O_TRUNC
+        try:
+            return os.open(part, flags, 0o644)
+        except FileNotFoundError:
+            # the output folder was removed since this process first used it: a new folder,
+            # and the start logged again in a new log there
+            part.parent.mkdir(parents=True, exist_ok=True)
+            self.folder.log_lost()
+            self.folder.record_start(self.state)
+            return os.open(part, flags, 0o644)
+
     def _finish(self, final_url: str, content_type: str | None) -> dict[str, Any]:
         assert self.state is not None
         name = self.state.name
         part, final = self.folder.part_path(name), self.folder.path / name
-        if not part.exists():
+        try:
+            size = os.stat(part).st_size
+        except FileNotFoundError:
             part.touch()  # an empty file is still a file
-        size = part.stat().st_size
+            size = 0
         digest = None
         if self.opt.sha256 is not None:
             digest = _file_sha256(part, self.ctx)
@@ -380,16 +399,6 @@ class _Transfer:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-def _open_part(part: Path, *, append: bool) -> int:
-    # a whole-file answer truncates whatever an earlier attempt left
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) | getattr(os, "O_BINARY", 0)
-    try:
-        return os.open(part, flags, 0o644)
-    except FileNotFoundError:  # the output folder was removed since this process first used it
-        part.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(part, flags, 0o644)
-
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)

@@ -209,13 +209,16 @@ class FolderState:
         # not fsync'd: a kill keeps what reached the OS; a line lost to a power cut costs a
         # second copy or a restarted transfer, never a wrong "already done"
         line = orjson.dumps(record) + b"\n"
-        if self._fd >= 0 and os.fstat(self._fd).st_nlink == 0:
-            self._close()  # the folder (or the log) was deleted under us: start a new log
         if self._fd < 0:
             self.path.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT
                                | getattr(os, "O_BINARY", 0), 0o644)
         os.write(self._fd, line)
+
+    def log_lost(self) -> None:
+        """The folder was deleted under us: the next line goes to a new log in the new folder."""
+        with _lock:
+            self._close()
 
     def _close(self) -> None:
         if self._fd >= 0:
