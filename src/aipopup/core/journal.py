@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 JOURNAL_NAME = "journal.jsonl"
+# How long the writer gathers records before a commit when nobody is waiting for one: a task's
+# state changes come in bursts, and one write + fsync for a burst is the point of group commit.
+LINGER_SECONDS = 0.005
+LINGER_MAX_RECORDS = 512
 
 
 class JournalError(RuntimeError):
@@ -95,6 +99,8 @@ class Journal:
         self._appended = 0  # sequence number of the last record handed in
         self._written = 0  # ... and of the last one safely on disk
         self._closed = False
+        self._idle = False  # the writer is waiting for records (only then is a wake-up needed)
+        self._urgent = 0  # barriers waiting: commit at once, no lingering
         self._error: BaseException | None = None
         self.records_in_file = 0
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +117,8 @@ class Journal:
                 raise JournalError("the journal is closed")
             self._pending.append(record)
             self._appended += 1
-            self._cond.notify_all()
+            if self._idle:
+                self._cond.notify_all()
             return self._appended
 
     @property
@@ -123,13 +130,20 @@ class Journal:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._appended if seq is None else seq
-            while self._written < target:
-                if self._error is not None:
-                    raise JournalError(f"the journal could not be written: {self._error}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise JournalError("timed out waiting for the journal to reach the disk")
-                self._cond.wait(remaining)
+            if self._written >= target:
+                return
+            self._urgent += 1
+            self._cond.notify_all()
+            try:
+                while self._written < target:
+                    if self._error is not None:
+                        raise JournalError(f"the journal could not be written: {self._error}")
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise JournalError("timed out waiting for the journal to reach the disk")
+                    self._cond.wait(remaining)
+            finally:
+                self._urgent -= 1
 
     flush = barrier
 
@@ -138,9 +152,13 @@ class Journal:
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
+                    self._idle = True
                     self._cond.wait()
+                    self._idle = False
                 if not self._pending and self._closed:
                     return
+                if not (self._urgent or self._closed) and len(self._pending) < LINGER_MAX_RECORDS:
+                    self._cond.wait(LINGER_SECONDS)  # a barrier or close cuts this short
                 batch, self._pending = self._pending, []
                 upto = self._appended
             try:
@@ -187,7 +205,7 @@ class Journal:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
+            self._cond.notify_all()  # also ends a linger: everything pending is written now
         self._writer.join(timeout=30)
         self._fh.close()
 

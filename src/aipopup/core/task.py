@@ -86,8 +86,12 @@ class Task:
     def to_json(self, *, compact: bool = False) -> dict[str, Any]:
         """All fields; with ``compact``, only those that differ from the defaults (journal
         records: a third of the size, and replay time is mostly parsing)."""
-        data = dataclasses.asdict(self)
+        # Shallow, with fresh containers: the caller may hand this to the journal's writer thread
+        # while the task changes (dataclasses.asdict deep-copies and cost more than the rest).
+        data = dict(self.__dict__)
         data["state"] = self.state.value
+        data["params"], data["result"] = dict(self.params), dict(self.result)
+        data["depends_on"], data["outputs"] = list(self.depends_on), list(self.outputs)
         if compact:
             data = {k: v for k, v in data.items() if k in _REQUIRED or v != _DEFAULTS.get(k, _MISSING)}
         return data
