@@ -72,6 +72,7 @@ class Scheduler:
         self._tally: dict[int, dict[State, int]] = {}  # batch -> state -> tasks, kept in step
         self._seq = max((t.seq for t in self.store.tasks.values()), default=0) + 1
         self._slots: dict[str, tuple[str, str]] = {}
+        self._start_seq: dict[str, int] = {}  # journal sequence of each running task's start
         self._running: dict[str, int] = {"cpu": 0, "net": 0}
         self._running_by_key: dict[str, int] = {}
         self._ready: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
@@ -503,6 +504,7 @@ class Scheduler:
             # recovery must not mistake a file that was already there for this attempt's output
             extra["result"] = task.result = {"output_existed": True}
         self._set_state(task, State.RUNNING, events, error="" if task.error else None, extra=extra)
+        self._start_seq[task.id] = self._journal_seq()
         attempt = task.attempts
         self.executor.submit(lambda: self._run(task.id, attempt, token))
 
@@ -533,12 +535,14 @@ class Scheduler:
                     with self._lock:
                         self.store.tasks[task.id].output = output
                         self._record({"t": "upd", "id": task.id, "output": output})
+                        self._start_seq[task.id] = self._journal_seq()
                 task.output = output
             ctx = operation.TaskContext(
                 task, batch, token, settings=self.settings.snapshot(), dep_outputs=dep_outputs,
                 report_progress=lambda f, m: self._progress(task.id, f, m),
                 report_log=lambda level, text: self._log(task.id, level, text),
-                before_commit=self._barrier, durable=bool(self.settings.get("durable_outputs", True)))
+                before_commit=lambda: self._barrier(task.id),
+                durable=bool(self.settings.get("durable_outputs", True)))
             result = op.run_function()(ctx) or {}
             return _Outcome(State.SUCCEEDED, result=result, outputs=ctx.outputs, done_key=key)
         except Cancelled as exc:
@@ -580,9 +584,11 @@ class Scheduler:
                 return None, key, str(unique_path(output))
         return None, key, task.output
 
-    def _barrier(self) -> None:
+    def _barrier(self, task_id: str) -> None:
+        """Before an output is renamed into place: wait until this task's own "running" record
+        (and whatever came before it) is on disk, not for everyone's later records."""
         if self.journal is not None:
-            self.journal.barrier()
+            self.journal.barrier(self._start_seq.get(task_id))
 
     def _progress(self, task_id: str, fraction: float, message: str) -> None:
         task = self.store.tasks.get(task_id)
@@ -611,6 +617,7 @@ class Scheduler:
             task = self.store.tasks.get(task_id)
             self._tokens.pop(task_id, None)
             self._last_progress.pop(task_id, None)
+            self._start_seq.pop(task_id, None)
             resource, key = self._slots.pop(task_id)
             self._running[resource] -= 1
             if key:
@@ -743,6 +750,9 @@ class Scheduler:
     def _record(self, record: dict[str, Any]) -> None:
         if self.journal is not None:
             self.journal.append(record)
+
+    def _journal_seq(self) -> int:
+        return self.journal.last_seq if self.journal is not None else 0
 
     def _maybe_compact(self) -> None:
         if self.journal is None:
