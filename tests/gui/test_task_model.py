@@ -50,17 +50,22 @@ def test_updates_touch_only_changed_rows_and_insert_in_chunks(qtbot: QtBot) -> N
     model = TaskTableModel()
     model.load([make_task(n) for n in range(1, 1001)])
     inserted: list[tuple[int, int]] = []
-    changed: list[tuple[int, int]] = []
+    changed: list[tuple[int, int, int, int]] = []
     resets: list[int] = []
     model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
-    model.dataChanged.connect(lambda tl, br, _roles=(): changed.append((tl.row(), br.row())))
+    model.dataChanged.connect(
+        lambda tl, br, _roles=(): changed.append((tl.row(), tl.column(), br.row(), br.column())))
     model.modelReset.connect(lambda: resets.append(1))
     new = {f"1.{n}": make_task(n) for n in range(1001, 11001)}
     model.apply(Update(tasks={**new, "1.10": make_task(10, State.RUNNING),
                               "1.11": make_task(11, State.RUNNING), "1.500": make_task(500, State.PAUSED)}))
     # 10,000 new rows: batched inserts of INSERT_CHUNK, spread over turns of the event loop
     assert inserted == [(1000, 1000 + INSERT_CHUNK - 1)]
-    assert sorted(changed) == [(9, 10), (499, 499)]
+    # one cell per signal (a view repaints a single cell's rectangle, but the whole viewport
+    # for a larger range), every column of exactly the changed rows
+    assert all(top == bottom and left == right for top, left, bottom, right in changed)
+    assert sorted({(row, col) for row, col, _, _ in changed}) == [
+        (row, col) for row in (9, 10, 499) for col in range(len(Column))]
     later = make_task(10_500, State.CANCELLED)  # a change to a row still waiting to be inserted
     model.apply(Update(tasks={"1.10500": later}, removed={"1.11000"}))
     qtbot.waitUntil(lambda: model.pending_inserts == 0)

@@ -39,6 +39,7 @@ PROGRESS_INTERVAL = 0.05  # at most ~20 progress events a second per task
 MAX_BACKOFF = 300.0
 LOG_LINES_KEPT = 200
 COMPACT_MIN_RECORDS = 20_000
+ADD_CHUNK = 256  # tasks added per hold of the lock
 
 Listener = Callable[[Event], None]
 
@@ -80,6 +81,7 @@ class Scheduler:
         self._last_progress: dict[str, float] = {}
         self._logs: dict[str, deque[tuple[float, str, str]]] = {}
         self._finalizing: set[int] = set()
+        self._adding: set[int] = set()  # batches whose tasks are still being added
         self._stopping = False
         self._closed = False
         self._timer = _Timer(self._wake)
@@ -167,7 +169,7 @@ class Scheduler:
         # Per-batch tallies, not a scan of the tasks: this runs after every task finishes.
         with self._lock:
             ids = list(self._tally) if batch_ids is None else list(batch_ids)
-            if any(b in self._finalizing for b in ids):
+            if any(b in self._finalizing or b in self._adding for b in ids):
                 return False
             busy = (State.RUNNING,) if self._stopping else (State.RUNNING, State.QUEUED, State.WAITING)
             return not any(self._tally[b][s] for b in ids if b in self._tally for s in busy)
@@ -186,19 +188,39 @@ class Scheduler:
     # -- adding work -----------------------------------------------------------------------------
     def add_batch(self, batch: Batch, tasks: list[Task]) -> Batch:
         """Give ``batch`` and its ``tasks`` ids and queue them. A task's ``depends_on`` may name
-        other tasks of the same list as ``"#<index>"``."""
-        events: list[Event] = []
+        other tasks of the same list as ``"#<index>"``.
+
+        Tasks are added in chunks with the lock released in between, so a 10,000-task batch
+        never holds up a window asking for counts, and its first tasks start at once."""
         with self._lock:
             batch.id = self.store.next_batch_id()
             batch.created = batch.created or time.time()
             self._record({"t": "batch", "batch": batch.to_json()})
             self.store.apply({"t": "batch", "batch": batch.to_json()})
+            self._tally[batch.id] = dict.fromkeys(State, 0)
+            self._adding.add(batch.id)
             stored = self.store.batches[batch.id]
             ids = [f"{batch.id}.{n}" for n in range(1, len(tasks) + 1)]
-            now = time.time()
             seq = self._seq
             self._seq += len(tasks)
-            for index, task in enumerate(tasks):
+        try:
+            for start in range(0, len(tasks), ADD_CHUNK):
+                self._add_chunk(stored, tasks, start, ids, seq)
+        finally:
+            events: list[Event] = [Event("batch", batch_id=batch.id)]
+            with self._lock:
+                self._adding.discard(batch.id)
+                self._maybe_finalize(batch.id, events)
+                self._changed.notify_all()
+            self._emit(events)
+        return stored
+
+    def _add_chunk(self, batch: Batch, tasks: list[Task], start: int, ids: list[str], seq: int) -> None:
+        events: list[Event] = []
+        with self._lock:
+            now = time.time()
+            chunk = tasks[start:start + ADD_CHUNK]
+            for index, task in enumerate(chunk, start=start):
                 task.id = ids[index]
                 task.batch_id = batch.id
                 task.seq = seq + index
@@ -210,15 +232,15 @@ class Scheduler:
                 self.store.by_batch[batch.id].append(task.id)
                 for dep in task.depends_on:
                     self._dependents.setdefault(dep, []).append(task.id)
-                self._record({"t": "task", "task": task_record(task, stored)})
+                self._record({"t": "task", "task": task_record(task, batch)})
                 events.append(self._task_event(task))
-            for task in tasks:
+            for task in chunk:
                 if task.state is State.QUEUED:
                     self._push(task)
-            events.append(Event("batch", batch_id=batch.id))
+                elif all(d in self.store.tasks for d in task.depends_on):
+                    self._reconsider(task, events)  # its dependencies may have finished already
             self._dispatch(events)
         self._emit(events)
-        return stored
 
 
     # -- control ---------------------------------------------------------------------------------
@@ -695,7 +717,7 @@ class Scheduler:
     # -- batch completion --------------------------------------------------------------------------
     def _maybe_finalize(self, batch_id: int, events: list[Event]) -> None:
         tally = self._tally[batch_id]
-        if any(tally[s] for s in State if s not in FINISHED):
+        if batch_id in self._adding or any(tally[s] for s in State if s not in FINISHED):
             return
         tasks = self.store.batch_tasks(batch_id)
         events.append(Event("batch", batch_id=batch_id))
