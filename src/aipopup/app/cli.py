@@ -46,6 +46,7 @@ def _state_options() -> argparse.ArgumentParser:
 
 def _add_param(parser: argparse.ArgumentParser | argparse._ArgumentGroup, param: Param) -> None:
     help_text = param.help + ("" if param.default in (None, "") else f" (default: {param.default})")
+    help_text = help_text.replace("%", "%%")  # argparse %-formats help: "in % of" broke crop --help
     dest = "p_" + param.name
     if param.kind == "bool":
         parser.add_argument(param.flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
