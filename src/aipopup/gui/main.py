@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from aipopup.app import paths
 from aipopup.core.engine import Engine
 from aipopup.core.settings import Settings, SettingsError
+from aipopup.gui.about_dialog import app_icon
 from aipopup.gui.app_services import AppServices, start_services
 from aipopup.gui.executor import QtExecutor
 from aipopup.gui.main_window import MainWindow
@@ -41,6 +42,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("AI Popup")
     app.setOrganizationName("aipopup")
     app.setApplicationDisplayName("AI Popup")
+    app.setWindowIcon(app_icon())
     return app
 
 

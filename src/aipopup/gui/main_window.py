@@ -44,6 +44,7 @@ from aipopup.gui.bridge import EngineBridge, Update
 from aipopup.gui.details_pane import DetailsPane
 from aipopup.gui.drop_inputs import inputs_from_mime, links_in
 from aipopup.gui.drop_zone import DropZone
+from aipopup.gui.help_menu import install_help_menu
 from aipopup.gui.new_batch_dialog import NewBatchDialog
 from aipopup.gui.progress_delegate import ProgressDelegate
 from aipopup.gui.status_bar import StatusBar
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self._update_empty_state)
         self._set_engine_actions_enabled(False)
         self._update_selection_actions()
+        self.help_menu = install_help_menu(self, self.runner)
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
