@@ -1,4 +1,4 @@
-"""The main window over a real engine: drops open the New-batch dialog, batches run to
+"""The main window over a real engine: drops open the batch wizard, batches run to
 completion in the table, and the context menu controls tasks."""
 
 from __future__ import annotations
@@ -48,6 +48,23 @@ def start_batch(qtbot: QtBot, window: MainWindow, dialog: NewBatchDialog, output
     return int(added.args[0])
 
 
+def start_wizard(qtbot: QtBot, window: MainWindow, output: Path, op: str = "convert") -> int:
+    """Walk the batch wizard a drop opened with its defaults, choosing ``op`` and ``output``."""
+    wizard = window.batch_wizard
+    assert wizard is not None
+    qtbot.waitUntil(wizard.inputs_page.isComplete, timeout=WAIT_MS)
+    wizard.next()
+    wizard.job_page.select_op(op)
+    wizard.next()
+    wizard.next()
+    wizard.output_page.folder.setText(str(output))
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS) as added:
+        wizard.accept()
+    return int(added.args[0])
+
+
 def status(window: MainWindow, task_id: str) -> str:
     row = window.model.row_of(task_id)
     assert row is not None
@@ -86,9 +103,9 @@ def test_dropping_files_queues_a_batch_that_runs_to_completion(
         qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
     files = sorted(photos.glob("*.jpg"))
     assert drop(window, file_mime(*files))
-    dialog = window.new_batch_dialog
-    assert dialog is not None and dialog.inputs == [str(f) for f in files]
-    batch_id = start_batch(qtbot, window, dialog, tmp_path / "out")
+    wizard = window.batch_wizard
+    assert wizard is not None and wizard.choices.inputs == [str(f) for f in files]
+    batch_id = start_wizard(qtbot, window, tmp_path / "out")
     qtbot.waitUntil(lambda: window.model.rowCount() == len(files), timeout=WAIT_MS)
     assert window.stack.currentWidget() is window.table_page
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == len(files), timeout=WAIT_MS)
@@ -104,9 +121,9 @@ def test_dropping_files_queues_a_batch_that_runs_to_completion(
 def test_dropping_a_folder_plans_it_recursively_off_the_gui_thread(
         qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
     assert drop(window, file_mime(photos))
-    dialog = window.new_batch_dialog
-    assert dialog is not None and dialog.recursive.isChecked()
-    start_batch(qtbot, window, dialog, tmp_path / "out")
+    wizard = window.batch_wizard
+    assert wizard is not None and wizard.inputs_page.recursive.isChecked()
+    start_wizard(qtbot, window, tmp_path / "out")
     expected = len(list(photos.rglob("*.jpg")))
     assert expected == 6
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == expected, timeout=WAIT_MS)
@@ -121,10 +138,14 @@ def test_dropping_text_with_links_offers_download_and_fetches_them(
     mime = QMimeData()
     mime.setText(f"look at {urls[0]} and also\n{urls[1]}.")
     assert drop(window, mime)
-    dialog = window.new_batch_dialog
-    assert dialog is not None and dialog.inputs == urls
-    assert [op.name for op in dialog.operations] == ["download"]
-    start_batch(qtbot, window, dialog, tmp_path / "downloads", op="download")
+    wizard = window.batch_wizard
+    assert wizard is not None and wizard.choices.inputs == urls
+    qtbot.waitUntil(wizard.inputs_page.isComplete, timeout=WAIT_MS)
+    wizard.next()
+    combo = wizard.job_page.op_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["download"]
+    wizard.back()
+    start_wizard(qtbot, window, tmp_path / "downloads", op="download")
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 2, timeout=WAIT_MS)
     outputs = [Path(t.outputs[0]) for t in map(window.model.task, window.model.task_ids()) if t]
     assert [p.read_bytes() == body for p in outputs] == [True, True]
@@ -135,7 +156,7 @@ def test_a_drop_without_files_or_links_is_refused(window: MainWindow) -> None:
     mime = QMimeData()
     mime.setText("just words, nothing to fetch")
     assert not drop(window, mime)
-    assert window.new_batch_dialog is None
+    assert window.new_batch_dialog is None and window.batch_wizard is None
 
 
 def test_new_batch_dialog_remembers_the_last_choices(

@@ -49,6 +49,7 @@ from aipopup.gui.new_batch_dialog import NewBatchDialog
 from aipopup.gui.progress_delegate import ProgressDelegate
 from aipopup.gui.status_bar import StatusBar
 from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
+from aipopup.gui.wizard import BatchWizard
 from aipopup.gui.worker import BackgroundRunner
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
     settingsRequested = Signal()
     quitRequested = Signal()
     newBatchDialogOpened = Signal(object)
+    wizardOpened = Signal(object)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
         self.scheduler: Scheduler | None = None
         self.bridge: EngineBridge | None = None
         self.new_batch_dialog: NewBatchDialog | None = None
+        self.batch_wizard: BatchWizard | None = None
         # GUI-side background work, and one ordered lane for engine control calls so that
         # "pause" then "resume" clicked quickly reach the engine in that order.
         self.runner = BackgroundRunner(self)
@@ -245,6 +248,8 @@ class MainWindow(QMainWindow):
         if self.bridge is not None:
             self.bridge.close()
             self.bridge.flush()
+        if self.batch_wizard is not None:
+            self.batch_wizard.shutdown()
         self.control.shutdown()
         self.runner.shutdown()
 
@@ -254,19 +259,19 @@ class MainWindow(QMainWindow):
                                                 "Photos and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif "
                                                 "*.tiff *.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)")
         if files:
-            self.open_new_batch(files)
+            self.open_wizard(files)
 
     def ask_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder")
         if folder:
-            self.open_new_batch([folder])
+            self.open_wizard([folder])
 
     def ask_links(self) -> None:
         text, ok = QInputDialog.getMultiLineText(self, "Add links", "One link per line:",
                                                  QGuiApplication.clipboard().text())
         links = links_in(text) if ok else []
         if links:
-            self.open_new_batch(links)
+            self.open_wizard(links)
 
     def open_new_batch(self, inputs: list[str]) -> NewBatchDialog:
         if self.new_batch_dialog is not None:
@@ -279,6 +284,28 @@ class MainWindow(QMainWindow):
         dialog.open()  # window-modal, not a nested event loop
         self.newBatchDialogOpened.emit(dialog)
         return dialog
+
+    def open_wizard(self, inputs: list[str]) -> BatchWizard:
+        """The batch wizard pre-filled with ``inputs``; a second call while it is open adds
+        them to it instead of starting over."""
+        if self.batch_wizard is not None:
+            self.batch_wizard.add_inputs(inputs)
+            self.batch_wizard.raise_()
+            return self.batch_wizard
+        wizard = BatchWizard(inputs, default_output=str(self.settings.get("output_dir") or ""),
+                             settings=self.settings.snapshot, engine_tasks=self._tasks, parent=self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.requestReady.connect(self.submit)
+        wizard.finished.connect(lambda _result: self._forget_wizard(wizard))
+        self.batch_wizard = wizard
+        wizard.open()
+        self.wizardOpened.emit(wizard)
+        return wizard
+
+    def _forget_wizard(self, wizard: BatchWizard) -> None:
+        wizard.shutdown()
+        if self.batch_wizard is wizard:
+            self.batch_wizard = None
 
     def _forget_dialog(self, dialog: NewBatchDialog) -> None:
         if self.new_batch_dialog is dialog:
@@ -323,7 +350,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_new_batch(inputs)
+        self.open_wizard(inputs)
 
     # -- selection, context menu -------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -409,4 +436,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.new_batch_dialog is not None:
             self.new_batch_dialog.close()
+        if self.batch_wizard is not None:
+            self.batch_wizard.close()
         super().closeEvent(event)
