@@ -1,0 +1,89 @@
+"""Face review on real photos: detections load off-thread as tiles are shown, a click removes a
+box, a drag adds one, arrow keys move between photos, and only edited photos are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from pytestqt.qtbot import QtBot
+
+from aipopup.core.settings import Settings
+from aipopup.gui.face_review import FaceReview, FaceTile, detect_for_review
+from aipopup.gui.worker import BackgroundRunner
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def runner() -> Iterator[BackgroundRunner]:
+    made = BackgroundRunner()
+    yield made
+    made.shutdown()
+
+
+def open_review(qtbot: QtBot, photos: Path, runner: BackgroundRunner) -> FaceReview:
+    paths = [str(p) for p in sorted(photos.glob("*.jpg"))]
+    settings = Settings().snapshot()
+    review = FaceReview(paths, lambda path: detect_for_review(path, {}, settings), runner)
+    qtbot.addWidget(review)
+    review.resize(1000, 700)
+    review.show()
+    qtbot.waitExposed(review)
+    qtbot.waitUntil(lambda: all(t.detections is not None for t in review.tiles), timeout=WAIT_MS)
+    return review
+
+
+def centre(tile: FaceTile, index: int) -> QPoint:
+    assert tile.detections is not None
+    return tile.box_rect(tile.detections.boxes[index]).center().toPoint()
+
+
+def test_click_removes_a_box_and_drag_adds_one(qtbot: QtBot, photos: Path, runner: BackgroundRunner) -> None:
+    review = open_review(qtbot, photos, runner)
+    assert review.reviewed_boxes() == {}  # nothing edited yet
+    tile = next(t for t in review.tiles if t.detections is not None and t.detections.boxes)
+    assert tile.detections is not None
+    before = list(tile.detections.boxes)
+    with qtbot.waitSignal(review.changed) as changed:
+        qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=centre(tile, 0))
+    assert changed.args == [tile.path]
+    assert tile.detections.boxes == before[1:]
+
+    # A drag over the photo's top-left corner adds a box there, in the photo's own pixels.
+    start = tile.box_rect((0, 0, 0, 0)).topLeft().toPoint() + QPoint(2, 2)
+    qtbot.mousePress(tile, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(tile, start + QPoint(40, 30))
+    qtbot.mouseRelease(tile, Qt.MouseButton.LeftButton, pos=start + QPoint(40, 30))
+    added = tile.detections.boxes[-1]
+    scale = tile.box_rect((0, 0, 1000, 1000)).width() / 1000
+    assert added[2] == pytest.approx(40 / scale, abs=2 / scale)
+    assert added[0] == pytest.approx(2 / scale, abs=2 / scale)
+    assert tile.detections.scores[-1] == 1.0
+    reported = review.reviewed_boxes()
+    assert list(reported) == [tile.path]
+    assert reported[tile.path][-1] == [round(v) for v in added]
+
+
+def test_arrow_keys_move_between_photos(qtbot: QtBot, photos: Path, runner: BackgroundRunner) -> None:
+    review = open_review(qtbot, photos, runner)
+    review.setFocus()
+    qtbot.keyClick(review, Qt.Key.Key_Right)
+    qtbot.keyClick(review, Qt.Key.Key_Right)
+    assert review.current == 2 and review.tiles[2].current and not review.tiles[0].current
+    qtbot.keyClick(review, Qt.Key.Key_Left)
+    assert review.current == 1
+    qtbot.keyClick(review, Qt.Key.Key_Up)  # clamps at the first photo
+    assert review.current == 0
+
+
+def test_a_click_beside_every_box_changes_nothing(qtbot: QtBot, photos: Path,
+                                                  runner: BackgroundRunner) -> None:
+    review = open_review(qtbot, photos, runner)
+    tile = review.tiles[0]
+    assert tile.detections is not None
+    count = len(tile.detections.boxes)
+    assert not tile.remove_box_at(QPointF(-5, -5))
+    assert len(tile.detections.boxes) == count and review.reviewed_boxes() == {}
