@@ -24,6 +24,7 @@ PROBE = register(Operation(
         Param("write", "bool", False, "Write the output."),
         Param("progress_calls", "int", 0, "Progress reports to make, as fast as possible."),
         Param("retry_after", "float", None, "Retry-After for transient failures.", optional=True),
+        Param("note", "str", None, "Set by the program, never an option.", optional=True, hidden=True),
     )),
     runner="tests.engine_ops:run",
     accepts=frozenset({".txt", ".jpg", ".out"}),

@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="tasks at the same time (default: settings)")
         group = sub.add_argument_group(f"{op.name} options")
         for param in op.schema.params:
-            _add_param(group, param)
+            if not param.hidden:
+                _add_param(group, param)
 
     jobs = commands.add_parser("jobs", help="list, inspect and control batches from earlier runs")
     actions = jobs.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -112,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _then_parser(op: operation.Operation) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"aipopup run ... --then {op.name}", description=op.summary)
     for param in op.schema.params:
-        _add_param(parser, param)
+        if not param.hidden:
+            _add_param(parser, param)
     return parser
 
 

@@ -27,6 +27,7 @@ class Param:
     choices: tuple[str, ...] = ()
     optional: bool = False  # None is accepted (e.g. "no limit")
     advanced: bool = False  # the GUI folds it away by default
+    hidden: bool = False  # set by the program (e.g. reviewed face boxes), never shown as an option
 
     @property
     def flag(self) -> str:
@@ -44,6 +45,8 @@ class Param:
             raise ParamError(self.name, "a value is required")
         try:
             value = self._convert(raw)
+        except ParamError:
+            raise  # already says what is wrong (e.g. the valid choices)
         except (TypeError, ValueError):
             raise ParamError(self.name, f"{raw!r} is not a valid {self.kind}") from None
         self._check_range(value)

@@ -32,6 +32,9 @@ class BatchRequest:
     then_op: str | None = None
     then_params: Mapping[str, Any] = field(default_factory=dict)
     title: str = ""
+    # parameters for single inputs on top of ``params``, keyed by the input's resolved path
+    # (e.g. the face boxes a person reviewed for that photo); validated like the rest
+    per_input_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def plan(request: BatchRequest) -> tuple[Batch, list[Task]]:
@@ -120,8 +123,10 @@ def _file_tasks(op: operation.Operation, request: BatchRequest, params: dict[str
             if output in claimed:  # two inputs named alike from different folders
                 output = _unclaimed(output, claimed)
             claimed.add(output)
+        extra = request.per_input_params.get(str(source))
+        task_params = op.schema.validate({**params, **extra}) if extra else dict(params)
         tasks.append(Task(id="", batch_id=0, op=op.name, input=str(source),
-                          output=str(output) if output else None, params=dict(params),
+                          output=str(output) if output else None, params=task_params,
                           rel_dir=rel_dir, resource=op.resource))
     return tasks
 

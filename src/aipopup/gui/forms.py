@@ -179,6 +179,8 @@ class ParamForm(QWidget):
             outer.addWidget(self.advanced_toggle)
             outer.addWidget(self.advanced_box)
         for param in schema:
+            if param.hidden:  # set by the program, not a choice for the person
+                continue
             editor = FieldEditor(param, self)
             editor.changed.connect(self._on_field_changed)
             self.fields[param.name] = editor
