@@ -41,12 +41,12 @@ def test_settings_action_opens_the_dialog(qtbot: QtBot, window: MainWindow,
     qtbot.waitUntil(services.settings_dialog.isVisible)
 
 
-def test_files_from_a_second_launch_open_new_batch(qtbot: QtBot, window: MainWindow,
-                                                   services: AppServices, photos: Path) -> None:
+def test_files_from_a_second_launch_open_the_wizard(qtbot: QtBot, window: MainWindow,
+                                                     services: AppServices, photos: Path) -> None:
     assert services.instance is not None
     services.instance.filesReceived.emit([str(photos)])
-    assert window.new_batch_dialog is not None
-    qtbot.waitUntil(window.new_batch_dialog.isVisible)
+    assert window.batch_wizard is not None
+    qtbot.waitUntil(window.batch_wizard.isVisible)
 
 
 def test_attach_engine_without_tray_keeps_normal_close(

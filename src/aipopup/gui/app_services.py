@@ -81,7 +81,7 @@ class AppServices(QObject):
     def files_from_another_launch(self, files: list[str]) -> None:
         self.show_window()
         if files and self.window is not None:
-            self.window.open_new_batch(files)
+            self.window.open_wizard(files)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (watched is self.window and event.type() == QEvent.Type.Close and not self.quitting
@@ -120,7 +120,7 @@ class AppServices(QObject):
         last = last_used.load()
         if not last.op or not last.output_dir:
             self.show_window()
-            window.open_new_batch(files)
+            window.open_wizard(files)
             return
         window.submit(BatchRequest(
             op=last.op, inputs=files, output_dir=last.output_dir,

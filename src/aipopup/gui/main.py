@@ -103,7 +103,7 @@ class Session:
             self.window.status.showMessage(
                 f"{unfinished} unfinished tasks from your last session: Start all resumes them.")
         if self.inputs:
-            self.window.open_new_batch(self.inputs)
+            self.window.open_wizard(self.inputs)
 
     def _engine_failed(self, exc: Exception) -> None:
         log.error("could not open the task journal: %s", exc, exc_info=exc)
