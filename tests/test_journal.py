@@ -9,7 +9,7 @@ import pytest
 from tests.engine_ops import PROBE, RECORDER, make_tasks
 
 from aipopup.core.atomic import remove_temps, temp_path_for
-from aipopup.core.engine import Engine, replay
+from aipopup.core.engine import Engine, current_boot, replay
 from aipopup.core.errors import StateLocked
 from aipopup.core.journal import JOURNAL_NAME, Journal, read_records
 from aipopup.core.task import Batch, State, Task
@@ -54,11 +54,12 @@ def test_torn_and_garbled_lines_are_skipped_and_the_file_kept(tmp_path: Path) ->
     assert not read_records(journal).damaged  # compacted clean on open
 
 
-def test_running_tasks_are_requeued_or_recovered_and_temp_files_removed(tmp_path: Path) -> None:
+def _journal_with_two_running_tasks(tmp_path: Path, boot: str) -> tuple[Path, Path]:
     state = tmp_path / "state"
     out = tmp_path / "out"
     out.mkdir()
     journal = Journal(state / JOURNAL_NAME)
+    journal.append({"t": "session", "boot": boot})
     batch = Batch(id=1, op="probe", params={}, output_dir=str(out))
     journal.append({"t": "batch", "batch": batch.to_json()})
     params = PROBE.schema.validate({"write": True})
@@ -68,11 +69,17 @@ def test_running_tasks_are_requeued_or_recovered_and_temp_files_removed(tmp_path
         journal.append({"t": "task", "task": task.to_json()})
         journal.append({"t": "upd", "id": task.id, "state": "running", "attempts": 1})
     journal.close()
-    (out / "x1.out").write_text("complete: renamed into place before the kill")
+    (out / "x1.out").write_text("renamed into place before the process died")
+    (tmp_path / "x.txt").write_text("x")
+    return state, out
+
+
+def test_after_a_kill_running_tasks_are_recovered_or_requeued(tmp_path: Path) -> None:
+    state, out = _journal_with_two_running_tasks(tmp_path, current_boot())
     leftover = temp_path_for(out / "x2.out", "1.2")
     leftover.write_text("half written")
-    (tmp_path / "x.txt").write_text("x")
     with Engine(state, start_existing=False) as engine:
+        assert not engine.recovery.rebooted
         assert engine.recovery.recovered == ["1.1"] and engine.recovery.requeued == ["1.2"]
         assert not leftover.exists()
         assert engine.scheduler.task("1.1").state is State.SUCCEEDED
@@ -80,6 +87,31 @@ def test_running_tasks_are_requeued_or_recovered_and_temp_files_removed(tmp_path
         engine.scheduler.resume_all()
         assert engine.scheduler.wait_idle(timeout=10)
         assert engine.scheduler.task("1.2").state is State.SUCCEEDED
+
+
+def test_after_a_restart_an_output_without_a_success_record_is_redone(tmp_path: Path) -> None:
+    # Outputs are made durable in groups before their "succeeded" record: after a power cut,
+    # an output whose task was still "running" may have been renamed before its data was safe.
+    state, out = _journal_with_two_running_tasks(tmp_path, "a-boot-before-the-power-cut")
+    with Engine(state, start_existing=False) as engine:
+        assert engine.recovery.rebooted
+        assert engine.recovery.recovered == [] and sorted(engine.recovery.requeued) == ["1.1", "1.2"]
+        assert not (out / "x1.out").exists()
+        engine.scheduler.resume_all()
+        assert engine.scheduler.wait_idle(timeout=10)
+        assert (out / "x1.out").read_text() == "x"  # written again by the task itself
+    with Engine(state) as engine:  # the new session's boot id was recorded: no restart now
+        assert not engine.recovery.rebooted
+
+
+def test_an_output_deleted_before_the_journal_syncs_it_does_not_stop_the_journal(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / JOURNAL_NAME)
+    output = tmp_path / "out.bin"
+    output.write_bytes(b"data")
+    seq = journal.append({"t": "upd", "id": "1.1", "state": "succeeded"}, [str(output), "/gone/x"])
+    journal.barrier(seq)  # a file deleted meanwhile does not stop the journal
+    journal.close()
+    assert read_records(tmp_path / JOURNAL_NAME).records[-1]["state"] == "succeeded"
 
 
 def test_compaction_keeps_the_state_and_shrinks_the_file(tmp_path: Path) -> None:

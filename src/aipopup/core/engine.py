@@ -3,8 +3,11 @@ compact, and hand back a running scheduler. Used by the command line, the GUI an
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,7 @@ class Recovery:
     backup: Path | None = None
     requeued: list[str] = field(default_factory=list)  # were running: will run again
     recovered: list[str] = field(default_factory=list)  # were running, output complete: done
+    rebooted: bool = False  # the machine restarted since the journal was last written
     unfinished: int = 0  # tasks not finished, all kinds
 
 
@@ -51,17 +55,37 @@ def replay(state_dir: Path) -> tuple[Store, ReplayReport]:
             gc.enable()
 
 
-def recover(store: Store) -> Recovery:
-    """Tasks that were running when the process died: an output renamed into place is complete
-    (outputs are written to a temp file and renamed), so the task is done; otherwise it runs
-    again and whatever temporary file it left is deleted."""
-    recovery = Recovery()
+def current_boot() -> str:
+    """Something that changes when the machine restarts (and not otherwise)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        import psutil
+
+        return f"boot-time:{int(psutil.boot_time())}"
+
+
+def recover(store: Store, boot: str) -> Recovery:
+    """Tasks that were running when the process died.
+
+    After a kill (same boot), an output renamed into place is complete, because outputs are
+    written to a temp file and renamed and the page cache survives a process: the task is done.
+    After a restart of the machine, an output whose task never recorded success may have been
+    renamed before its data reached the disk (outputs are made durable in groups, before their
+    "succeeded" records): it is deleted and the task runs again. Either way the temporary files
+    of tasks that run again are deleted."""
+    recovery = Recovery(rebooted=bool(store.boot) and store.boot != boot)
     leftovers: dict[Path, set[str]] = {}
     for task in store.tasks.values():
         if task.state is not State.RUNNING:
             continue
         output = Path(task.output) if task.output else None
-        if output is not None and output.exists() and not task.result.get("output_existed"):
+        ours = output is not None and output.exists() and not task.result.get("output_existed")
+        if ours and recovery.rebooted and output is not None:
+            with contextlib.suppress(OSError):
+                output.unlink()
+            ours = False
+        if ours and output is not None:
             task.state = State.SUCCEEDED
             task.outputs = [str(output)]
             task.progress = 1.0
@@ -90,22 +114,27 @@ class Engine:
         self.lock.acquire()
         try:
             store, report = replay(state_dir)
-            self.recovery = recover(store)
+            boot = current_boot()
+            self.recovery = recover(store, boot)
             self.recovery.damaged_lines = report.damaged_lines
             journal_path = state_dir / JOURNAL_NAME
             if report.damaged:
                 self.recovery.backup = keep_backup(journal_path, "damaged")
                 log.warning("journal %s: skipped %d damaged line(s); the original is kept as %s",
                             journal_path, len(report.damaged_lines), self.recovery.backup)
-            self.journal = Journal(journal_path, durable=durable)
+            self.settings = settings or Settings()
+            self.journal = Journal(journal_path, durable=durable,
+                                   sync_files=bool(self.settings.get("durable_outputs", True)))
             # Start from a clean, compact file: drops damage, old updates and forgotten batches.
             moved = self.recovery.requeued or self.recovery.recovered
             if report.damaged or moved or len(report.records) > 1000 + 2 * len(store.tasks):
                 self.journal.compact(store.snapshot())
             else:
                 self.journal.records_in_file = len(report.records)
+            store.boot = boot
+            self.journal.append({"t": "session", "boot": boot, "pid": os.getpid(),
+                                 "started": time.time()})
             self.executor = executor or ThreadExecutor()
-            self.settings = settings or Settings()
             self.scheduler = Scheduler(self.executor, settings=self.settings, journal=self.journal,
                                        store=store, start_existing=start_existing)
         except BaseException:

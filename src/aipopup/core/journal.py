@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from aipopup.core.atomic import fsync_dir
+from aipopup.core.atomic import fsync_dir, sync_paths
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,16 @@ def keep_backup(path: Path, reason: str) -> Path:
 class Journal:
     """Appends records from any thread; a single writer thread owns the file."""
 
-    def __init__(self, path: Path, *, durable: bool = True) -> None:
+    def __init__(self, path: Path, *, durable: bool = True, sync_files: bool = True) -> None:
+        """``durable``: fsync the journal after each commit. ``sync_files``: make the files named
+        with a record (a task's outputs) durable before that record is written, so a record
+        that says "succeeded" never outlives its output in a power cut."""
         self.path = path
         self.durable = durable
+        self.sync_files = sync_files
         self._cond = threading.Condition()
         self._pending: list[dict[str, Any]] = []
+        self._pending_files: list[str] = []
         self._appended = 0  # sequence number of the last record handed in
         self._written = 0  # ... and of the last one safely on disk
         self._closed = False
@@ -109,13 +114,16 @@ class Journal:
         self._writer.start()
 
     # -- producers ---------------------------------------------------------------------------
-    def append(self, record: dict[str, Any]) -> int:
-        """Queue ``record`` (which the caller must not change afterwards); returns its sequence."""
+    def append(self, record: dict[str, Any], files: Iterable[str] = ()) -> int:
+        """Queue ``record`` (which the caller must not change afterwards); returns its sequence.
+        ``files`` are made durable before the record is written (see ``sync_files``)."""
         record["v"] = FORMAT_VERSION
         with self._cond:
             if self._closed:
                 raise JournalError("the journal is closed")
             self._pending.append(record)
+            if self.sync_files:
+                self._pending_files.extend(files)
             self._appended += 1
             if self._idle:
                 self._cond.notify_all()
@@ -160,8 +168,11 @@ class Journal:
                 if not (self._urgent or self._closed) and len(self._pending) < LINGER_MAX_RECORDS:
                     self._cond.wait(LINGER_SECONDS)  # a barrier or close cuts this short
                 batch, self._pending = self._pending, []
+                files, self._pending_files = self._pending_files, []
                 upto = self._appended
             try:
+                if files:
+                    sync_paths(files)
                 blob = b"".join(orjson.dumps(r) + b"\n" for r in batch)
                 self._fh.write(blob)
                 self._fh.flush()

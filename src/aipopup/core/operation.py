@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from aipopup.core import naming
-from aipopup.core.atomic import atomic_write, fsync_file
+from aipopup.core.atomic import atomic_write
 from aipopup.core.cancel import CancelToken
 from aipopup.core.params import Schema
 from aipopup.core.task import Batch, Task
@@ -109,8 +109,7 @@ class TaskContext:
                  dep_outputs: list[str],
                  report_progress: Callable[[float, str], None],
                  report_log: Callable[[str, str], None],
-                 before_commit: Callable[[], None],
-                 durable: bool = True) -> None:
+                 before_commit: Callable[[], None]) -> None:
         self.task_id = task.id
         self.input = task.input
         self.output = Path(task.output) if task.output else None
@@ -125,7 +124,6 @@ class TaskContext:
         self._report_progress = report_progress
         self._report_log = report_log
         self._before_commit = before_commit
-        self._durable = durable
 
     @property
     def op_name(self) -> str:
@@ -155,8 +153,11 @@ class TaskContext:
     @contextlib.contextmanager
     def atomic_output(self, final: Path) -> Iterator[Path]:
         """Yield a temporary path to write ``final``'s content to; it is renamed into place on
-        success (after the journal has recorded that this task started) and removed on failure."""
-        with atomic_write(final, self.task_id, durable=self._durable) as tmp:
+        success (after the journal has recorded that this task started) and removed on failure.
+
+        No fsync here: the journal makes the task's outputs durable, all at once, before it
+        writes that the task succeeded (see Journal.sync_files)."""
+        with atomic_write(final, self.task_id, durable=False) as tmp:
             yield tmp
             self.check()
             self._before_commit()
@@ -166,8 +167,6 @@ class TaskContext:
         """Rename a finished temporary file the operation managed itself (a download's ``.part``,
         kept across attempts for resume) into place, in the same order as ``atomic_output``."""
         self.check()
-        if self._durable:
-            fsync_file(tmp)
         self._before_commit()
         os.replace(tmp, final)
         self.outputs.append(str(final))

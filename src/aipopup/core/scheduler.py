@@ -563,8 +563,7 @@ class Scheduler:
                 task, batch, token, settings=self.settings.snapshot(), dep_outputs=dep_outputs,
                 report_progress=lambda f, m: self._progress(task.id, f, m),
                 report_log=lambda level, text: self._log(task.id, level, text),
-                before_commit=lambda: self._barrier(task.id),
-                durable=bool(self.settings.get("durable_outputs", True)))
+                before_commit=lambda: self._barrier(task.id))
             result = op.run_function()(ctx) or {}
             return _Outcome(State.SUCCEEDED, result=result, outputs=ctx.outputs, done_key=key)
         except Cancelled as exc:
@@ -675,8 +674,9 @@ class Scheduler:
                 if outcome.state is State.QUEUED:
                     task.attempts -= 1  # interrupted by shutdown: this attempt does not count
                     extra["attempts"] = task.attempts
+                written = task.outputs if outcome.state is State.SUCCEEDED else None
                 self._set_state(task, outcome.state, events, error=outcome.error, hint=outcome.hint,
-                                extra=extra)
+                                extra=extra, files=written)
                 if outcome.state is State.QUEUED:
                     self._push(task)
                 if outcome.state in FINISHED:
@@ -712,7 +712,7 @@ class Scheduler:
             except OSError:
                 return
         self.store.done[key] = DoneEntry(list(outputs), sizes)
-        self._record({"t": "done", "key": key, "outputs": list(outputs), "sizes": sizes})
+        self._record({"t": "done", "key": key, "outputs": list(outputs), "sizes": sizes}, outputs)
 
     # -- batch completion --------------------------------------------------------------------------
     def _maybe_finalize(self, batch_id: int, events: list[Event]) -> None:
@@ -749,7 +749,8 @@ class Scheduler:
 
     # -- state and journal -------------------------------------------------------------------------
     def _set_state(self, task: Task, state: State, events: list[Event], *, error: str | None = None,
-                   hint: str = "", extra: dict[str, Any] | None = None) -> None:
+                   hint: str = "", extra: dict[str, Any] | None = None,
+                   files: list[str] | None = None) -> None:
         if task.state is not state:
             self._count(task.batch_id, task.state, -1)
             self._count(task.batch_id, state, 1)
@@ -762,16 +763,17 @@ class Scheduler:
             record["hint"] = task.hint
         if extra:
             record.update(extra)
-        self._record(record)
+        self._record(record, files or ())
         events.append(self._task_event(task))
 
     def _task_event(self, task: Task) -> Event:
         return Event("task", task_id=task.id, batch_id=task.batch_id, task=task.copy(),
                      progress=task.progress)
 
-    def _record(self, record: dict[str, Any]) -> None:
+    def _record(self, record: dict[str, Any], files: Iterable[str] = ()) -> None:
+        """``files`` (a task's outputs) are made durable before the record is written."""
         if self.journal is not None:
-            self.journal.append(record)
+            self.journal.append(record, files)
 
     def _journal_seq(self) -> int:
         return self.journal.last_seq if self.journal is not None else 0

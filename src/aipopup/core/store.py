@@ -8,6 +8,7 @@ Record types (each also carries ``"v"``, the format version):
   {"t": "done", "key": ..., "outputs": [...], "sizes": [...]}   skip-done index entry
   {"t": "drop", "id": "3.7"}                  a finished task was removed
   {"t": "forget", "batch": 3}                 a batch and its tasks were removed
+  {"t": "session", "boot": ..., "pid": ...}   an engine started (the machine's boot id)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Store:
     tasks: dict[str, Task] = field(default_factory=dict)
     done: dict[str, DoneEntry] = field(default_factory=dict)
     by_batch: dict[int, list[str]] = field(default_factory=dict)
+    boot: str = ""  # the boot id of the machine when the last engine started
 
     def apply(self, record: dict[str, Any]) -> None:
         kind = record.get("t")
@@ -72,6 +74,8 @@ class Store:
                 self.by_batch[task.batch_id].remove(task.id)
         elif kind == "forget":
             self.forget(int(record["batch"]))
+        elif kind == "session":
+            self.boot = str(record.get("boot", ""))
         else:
             log.warning("journal: unknown record type %r ignored", kind)
 
@@ -82,6 +86,8 @@ class Store:
 
     def snapshot(self) -> Iterator[dict[str, Any]]:
         """Records that rebuild exactly this state (for compaction)."""
+        if self.boot:
+            yield {"t": "session", "boot": self.boot}
         for batch in self.batches.values():
             yield {"t": "batch", "batch": batch.to_json()}
             for task_id in self.by_batch.get(batch.id, []):
