@@ -133,26 +133,9 @@ Description: Blur faces, crop portraits, convert and download photos and videos 
  portraits, report the faces found, convert and resize, download lists of links.
  The face model and ffmpeg are included; nothing is downloaded at first run.
 EOF
-# Menus and icon caches notice the new entry at once; both tools are optional on a system.
-cat > "$DEBROOT/DEBIAN/postinst" <<'EOF'
-#!/bin/sh
-set -e
-if [ "$1" = "configure" ]; then
-    command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q /usr/share/applications || true
-    command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true
-fi
-exit 0
-EOF
-cat > "$DEBROOT/DEBIAN/postrm" <<'EOF'
-#!/bin/sh
-set -e
-if [ "$1" = "remove" ] || [ "$1" = "purge" ]; then
-    command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q /usr/share/applications || true
-    command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true
-fi
-exit 0
-EOF
-chmod 0755 "$DEBROOT/DEBIAN/postinst" "$DEBROOT/DEBIAN/postrm"
+# No maintainer scripts: dpkg's triggers from hicolor-icon-theme and desktop-file-utils refresh
+# the icon cache and the MIME database, and without a postrm `dpkg -r` leaves no package record
+# behind (a package with one stays in the "config-files" state until purged).
 DEB="$DIST/aipopup_${VERSION}_$ARCH.deb"
 dpkg-deb --root-owner-group -Zxz --build "$DEBROOT" "$DEB" >/dev/null
 # .desktop files are checked when the validator is installed (desktop-file-utils).
@@ -175,6 +158,10 @@ if [ "$INSTALL_TEST" -eq 1 ]; then
     dpkg -i "$DEB"
     ( cd / && /usr/bin/aipopup --self-check )
     dpkg -r aipopup
+    if dpkg -s aipopup >/dev/null 2>&1; then
+        echo "dpkg -r left the package record behind: $(dpkg -s aipopup | grep Status)" >&2
+        exit 1
+    fi
     leftovers=$(ls -d /opt/aipopup /usr/bin/aipopup /usr/share/applications/aipopup.desktop \
         /usr/share/icons/hicolor/*/apps/aipopup.* 2>/dev/null || true)
     if [ -n "$leftovers" ]; then

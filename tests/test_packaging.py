@@ -131,8 +131,11 @@ def test_build_script_is_valid_bash_and_checks_before_packaging() -> None:
     assert script.index("--self-check") < script.index("tar -C")
     for needle in ("AIPOPUP_QUIT_WHEN_SHOWN=1", "run anonymize", "ln -s /opt/aipopup/aipopup",
                    "usr/share/applications/aipopup.desktop", "usr/share/icons/hicolor",
-                   "dpkg-deb --root-owner-group", "dpkg -r aipopup", "du -sh"):
+                   "dpkg-deb --root-owner-group", "dpkg -r aipopup", "du -sh",
+                   "if dpkg -s aipopup"):
         assert needle in script, needle
+    # A maintainer script would keep the package in dpkg's "config-files" state after `dpkg -r`.
+    assert "DEBIAN/postrm" not in script and "DEBIAN/postinst" not in script
 
 
 def test_release_workflow_smoke_tests_and_signs_only_with_a_certificate() -> None:
