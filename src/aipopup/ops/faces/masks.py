@@ -37,6 +37,11 @@ PIXEL_CELLS = 4
 # about 1/MASK_RES of the region wide, for the price of a tiny drawing.
 MASK_RES = 64
 FOREHEAD = 0.25
+SHRINK_SAMPLES = 8
+BLUR_FLATTEN = 1.0
+PIXEL_FLATTEN = 1.0
+# Below this many region pixels one float blend of the whole region is cheaper than the ring walk.
+RING_BLEND_MIN_PIXELS = 160_000
 
 
 class HasBox(Protocol):
@@ -84,26 +89,44 @@ def _small_size(region_w: int, region_h: int, face_w: float, samples: int) -> tu
     return max(1, round(region_w * scale)), max(1, round(region_h * scale))
 
 
+def _shrink(roi: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``roi`` averaged down to ``size``: INTER_AREA reads every pixel of the region (6 ms for a
+    face of a 12 MP photo); sampling first to ``SHRINK_SAMPLES`` times the target with
+    INTER_NEAREST still averages 64 samples into each output pixel, for a tenth of the time."""
+    region_h, region_w = roi.shape[:2]
+    sample = (size[0] * SHRINK_SAMPLES, size[1] * SHRINK_SAMPLES)
+    if sample[0] < region_w and sample[1] < region_h:
+        roi = cv2.resize(roi, sample, interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(roi, size, interpolation=cv2.INTER_AREA)
+
+
+def _flatten(small: np.ndarray, keep: float) -> np.ndarray:
+    if keep >= 1.0:
+        return small
+    mean = small.reshape(-1, small.shape[-1]).mean(axis=0) if small.ndim == 3 else small.mean()
+    flat = mean + keep * (small.astype(np.float32) - mean)
+    out: np.ndarray = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def _effect(roi: np.ndarray, face_w: float, mode: str) -> np.ndarray:
     region_h, region_w = roi.shape[:2]
     if mode == "solid":
         return np.zeros_like(roi)
     if mode == "pixelate":
-        small = cv2.resize(roi, _small_size(region_w, region_h, face_w, PIXEL_CELLS),
-                           interpolation=cv2.INTER_AREA)
+        small = _flatten(_shrink(roi, _small_size(region_w, region_h, face_w, PIXEL_CELLS)), PIXEL_FLATTEN)
         return cv2.resize(small, (region_w, region_h), interpolation=cv2.INTER_NEAREST)
     if mode != "blur":
         raise ValueError(f"unknown mask mode {mode!r}")
-    small = cv2.resize(roi, _small_size(region_w, region_h, face_w, BLUR_FACE_PX),
-                       interpolation=cv2.INTER_AREA)
+    small = _shrink(roi, _small_size(region_w, region_h, face_w, BLUR_FACE_PX))
     # Twice: one box pass leaves the kernel's square footprint; two approach a Gaussian.
     small = cv2.blur(small, (BLUR_KERNEL, BLUR_KERNEL))
-    small = cv2.blur(small, (BLUR_KERNEL, BLUR_KERNEL))
+    small = _flatten(cv2.blur(small, (BLUR_KERNEL, BLUR_KERNEL)), BLUR_FLATTEN)
     return cv2.resize(small, (region_w, region_h), interpolation=cv2.INTER_LINEAR)
 
 
-def _ellipse_weights(region_w: int, region_h: int, full: tuple[float, float, float, float]) -> np.ndarray:
-    """Float weights (1 inside the ellipse, soft edge just inside its outline) for the region.
+def _ellipse_mask(region_w: int, region_h: int, full: tuple[float, float, float, float]) -> np.ndarray:
+    """The ellipse drawn at most ``MASK_RES`` samples across the region (uint8, 255 inside).
 
     ``full`` is the unclipped ellipse's bounding box relative to the region, so a face cut by
     the image edge keeps its ellipse shape rather than a squeezed one.
@@ -117,9 +140,61 @@ def _ellipse_weights(region_w: int, region_h: int, full: tuple[float, float, flo
     # One sample in from the outline: the ramp that upscaling makes then stays inside the ellipse.
     axes = (max(0, round((fw / 2 - 1) * (1 << shift))), max(0, round((fh / 2 - 1) * (1 << shift))))
     cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1, cv2.LINE_AA, shift)
-    weights = cv2.resize(mask.astype(np.float32) * (1.0 / 255.0), (region_w, region_h),
-                         interpolation=cv2.INTER_LINEAR)
-    return weights
+    return mask
+
+
+def _span(row: np.ndarray) -> tuple[int, int] | None:
+    hits = np.flatnonzero(row)
+    return (int(hits[0]), int(hits[-1]) + 1) if hits.size else None
+
+
+def _cells_to_pixels(first: int, end: int, cells: int, pixels: int) -> tuple[int, int]:
+    """Pixels (of ``pixels``) whose INTER_LINEAR sample point falls in cells ``first..end-1``."""
+    return (max(0, int(np.ceil(first * pixels / cells - 0.5))),
+            min(pixels, int(np.ceil(end * pixels / cells - 0.5))))
+
+
+def _blend_ellipse(roi: np.ndarray, effect: np.ndarray, mask: np.ndarray) -> None:
+    """``roi`` = ``effect`` where the upscaled ``mask`` is 255, a blend where it is in between.
+
+    A float blend of the whole region cost 17 ms of a 12 MP photo's 22 ms of masking; only its
+    feathered ring needs one. The ring is found on the small mask: an upscaled pixel depends on
+    the 3x3 cells around its sample point, so eroded cells are all-255, dilated ones cover
+    every non-zero pixel. Band by band of mask rows (at most ``MASK_RES``), the inside is copied
+    and the two ends are blended.
+    """
+    region_h, region_w = roi.shape[:2]
+    small_h, small_w = mask.shape
+    if region_w * region_h < RING_BLEND_MIN_PIXELS:
+        whole = cv2.resize(mask, (region_w, region_h), interpolation=cv2.INTER_LINEAR)
+        whole = whole.astype(np.float32) * np.float32(1.0 / 255.0)
+        roi[...] = cv2.blendLinear(effect, roi, whole, 1.0 - whole)
+        return
+    kernel = np.ones((3, 3), np.uint8)
+    inside = cv2.erode(mask, kernel) == 255
+    touched = cv2.dilate(mask, kernel) > 0
+    weights = cv2.resize(mask, (region_w, region_h), interpolation=cv2.INTER_LINEAR)
+    for row in range(small_h):
+        outer = _span(touched[row])
+        if outer is None:
+            continue
+        y0, y1 = _cells_to_pixels(row, row + 1, small_h, region_h)
+        if y1 <= y0:
+            continue
+        x0, x1 = _cells_to_pixels(*outer, small_w, region_w)
+        core = _span(inside[row])
+        pieces = [(x0, x1)]
+        if core is not None:
+            c0, c1 = _cells_to_pixels(*core, small_w, region_w)
+            c0, c1 = max(c0, x0), min(c1, x1)
+            if c1 > c0:
+                roi[y0:y1, c0:c1] = effect[y0:y1, c0:c1]
+                pieces = [(x0, c0), (c1, x1)]
+        for a, b in pieces:
+            if b <= a:
+                continue
+            w = weights[y0:y1, a:b].astype(np.float32) * np.float32(1.0 / 255.0)
+            roi[y0:y1, a:b] = cv2.blendLinear(effect[y0:y1, a:b], roi[y0:y1, a:b], w, 1.0 - w)
 
 
 def apply_masks(bgr: np.ndarray, boxes: Iterable[BoxLike], *, mode: str = "blur", shape: str = "ellipse",
@@ -146,6 +221,5 @@ def apply_masks(bgr: np.ndarray, boxes: Iterable[BoxLike], *, mode: str = "blur"
             continue
         dx, dy, dw, dh = dilated_box(box, mask_scale)
         full = (dx - x0, dy - y0, dw, dh)
-        weights = _ellipse_weights(x1 - x0, y1 - y0, full)
-        roi[...] = cv2.blendLinear(effect, roi, weights, 1.0 - weights)
+        _blend_ellipse(roi, effect, _ellipse_mask(x1 - x0, y1 - y0, full))
     return bgr
