@@ -133,3 +133,13 @@ def test_exit_codes_match_the_code() -> None:
     page = CLI_MD.read_text(encoding="utf-8")
     for code in (cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED, cli.EXIT_BUSY):
         assert re.search(rf"^\| {code} \|", page, re.M), f"exit code {code} is not in the table"
+
+
+@pytest.mark.parametrize("page", ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "docs/USER_GUIDE.md",
+                                  "docs/CLI.md", "docs/TROUBLESHOOTING.md", "packaging/README.md"])
+def test_relative_links_and_images_exist(page: str) -> None:
+    path = ROOT / page
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8"))
+    local = [t for t in targets if "://" not in t]
+    missing = [t for t in local if not (path.parent / t).exists()]
+    assert not missing, f"{page} links to missing files: {missing}"
