@@ -74,6 +74,7 @@ def _workspace(root: Path, testdata: Path, server: TestServer) -> None:
     (root / "links.txt").write_text("\n".join(links) + "\n")
 
 
+@pytest.mark.slow
 def test_every_cli_md_example_runs_as_written(tmp_path: Path, testdata: Path,
                                               http_server: TestServer) -> None:
     found = examples(CLI_MD.read_text(encoding="utf-8"))
