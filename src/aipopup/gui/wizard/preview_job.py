@@ -59,7 +59,7 @@ def render(request: int, source: str, op_name: str, params: Mapping[str, Any],
                 output=str(output) if output else None, params=values, resource=op.resource)
     ctx = operation.TaskContext(task, batch, CancelToken(), settings=settings, dep_outputs=[],
                                 report_progress=lambda _f, _m: None, report_log=lambda _l, _t: None,
-                                before_commit=lambda: None, durable=False)
+                                before_commit=lambda: None)
     result = op.run_function()(ctx) or {}
     written = [p for p in ctx.outputs if Path(p).suffix.lower() in operation.IMAGE_EXTENSIONS]
     after = load_scaled(written[0], side) if written else None
