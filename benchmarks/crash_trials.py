@@ -73,7 +73,9 @@ def trial(number: int, inputs: Path, work: Path, workers: int, rng: random.Rando
 
     problems = []
     if resume.returncode != 0:
-        problems.append(f"resume exited {resume.returncode}: {resume.stderr.strip()[-300:]}")
+        summary = next((e for e in events if e.get("event") == "summary"), {})
+        failures = [f"{f['id']} {Path(f['input']).name}: {f['error']}" for f in summary.get("failures", [])]
+        problems.append(f"resume exited {resume.returncode}: {failures or resume.stderr.strip()[-300:]}")
     names = sorted(p.name for p in out.iterdir())
     temps = [n for n in names if "aipopup-tmp" in n]
     finals = [n for n in names if not n.startswith(".")]
