@@ -12,8 +12,12 @@ from aipopup.ops.faces import detector, masks
 
 
 def raw_faces(pixels: np.ndarray, threshold: float = 0.5) -> list[detector.Face]:
-    """Plain YuNet (no second look), coarse and fine passes: the strictest judge of a mask."""
-    return detector.detect_faces(pixels, threshold=threshold, size=640, thorough=True, verify=False)
+    """Plain YuNet (no second look) at every scale the app detects at: the copy that just shows
+    40-px faces with the fine pass forced, and the copy 640 px across (what video frames and
+    detection without a smallest face use). The strictest judge of a mask."""
+    faces = detector.detect_faces(pixels, threshold=threshold, size=640, thorough=True, verify=False)
+    faces += detector.detect_faces(pixels, threshold=threshold, size=640, min_face=None, verify=False)
+    return detector.merge(faces)
 
 
 def read(path: Path) -> np.ndarray:

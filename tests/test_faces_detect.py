@@ -39,7 +39,7 @@ def test_face_count_is_within_the_manifest(name: str, testdata: Path, manifest: 
 def test_boxes_map_back_to_full_resolution(testdata: Path) -> None:
     photo = read(testdata / "faces" / "obama-1080p.jpg")
     coarse = detector.detect_faces(photo, threshold=0.6, size=640)
-    full = detector.detect_faces(photo, threshold=0.6, size=1920)
+    full = detector.detect_faces(photo, threshold=0.6, size=1920, min_face=detector.MIN_DETECT_PX)
     assert len(coarse) == len(full) == 1
     assert np.allclose(coarse[0].box, full[0].box, atol=0.06 * full[0].h)
     assert np.allclose(coarse[0].landmarks, full[0].landmarks, atol=0.06 * full[0].h)
