@@ -114,10 +114,15 @@ def render(out: Path, theme: str, profile: Path) -> int:
     popup.refresh()
     shot(popup, "tray-popup")
 
-    dialog = window.open_new_batch([str(photos), *inputs[:3]])
-    settle()
-    shot(dialog, "new-batch-dialog")
-    dialog.close()
+    wizard = window.open_wizard([str(p) for p in inputs[:6]])
+    settle(lambda: "file" in wizard.inputs_page.summary.text(), timeout=20)
+    shot(wizard, "wizard-inputs")
+    wizard.next()
+    wizard.job_page.select_op("anonymize")
+    wizard.next()  # the options page renders a preview of the first photo off-thread
+    settle(lambda: not wizard.options_page.after.pixmap().isNull(), timeout=30)
+    shot(wizard, "wizard-options")
+    wizard.close()
 
     settings_dialog = SettingsDialog(settings)
     settings_dialog.form.field("workers").line.setText("0")  # type: ignore[union-attr]
