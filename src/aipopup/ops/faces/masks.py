@@ -32,13 +32,14 @@ SHAPES: tuple[str, ...] = ("ellipse", "box")
 BLUR_FACE_PX = 24
 BLUR_KERNEL = BLUR_FACE_PX
 # The blurred face keeps this share of its contrast around its mean colour. What YuNet still
-# takes for a face after the blur is the blob's shading (dark hairline over a lighter oval): at
-# full contrast raw YuNet at 0.5 found a face inside a mask on 5 of the 25 test photos at one of
-# the scales 1, 0.75, 0.5, 0.35 and 0.25, and the clip's output had raw detections on 35 of 275
-# frames; at 0.3, with the sharper edge and taller forehead below, on 1 photo (0.66, a bare oval
-# over a collar with an ear beside it) and 13 frames (those looked at: a hand or the microphone
-# beside the oval). Fully flat (0) did no better than 0.3.
-BLUR_FLATTEN = 0.3
+# takes for a face after the blur is the blob's shading (dark hairline over a lighter oval).
+# Raw YuNet at 0.5 (no second look) on the 25 masked test photos, each searched at scales 1,
+# 0.75, 0.5, 0.35 and 0.25: at full contrast with FOREHEAD 0.25 and MASK_RES 64, a face inside
+# a mask on 5 photos (up to 0.83), and raw detections on 35 of the clip's 275 frames; at 0.3
+# with FOREHEAD 0.4, on 1 photo (0.66: a bare oval over a collar, an ear beside it); at 0.15
+# with FOREHEAD 0.5, on none (nor at 0.6, 0.45, 0.4 and 0.3, nor with the copies made by
+# INTER_LINEAR), and on 9 frames, all hands or the microphone beside the oval.
+BLUR_FLATTEN = 0.15
 # Pixelate: this many blocks across the face. At 4, raw YuNet found a face in 8 of the 25 masked
 # test photos at the scales above (the blocks, shrunk, become a face again); at 3, in 1.
 PIXEL_CELLS = 3
@@ -46,7 +47,7 @@ PIXEL_CELLS = 3
 # about 1/MASK_RES of the region wide, for the price of a tiny drawing. A wider feather (16)
 # lets the face's outline through: detections inside masks on 15 photos instead of 5.
 MASK_RES = 128
-FOREHEAD = 0.4
+FOREHEAD = 0.5
 SHRINK_SAMPLES = 8
 # Below this many region pixels one float blend of the whole region is cheaper than the ring walk.
 RING_BLEND_MIN_PIXELS = 160_000
@@ -73,7 +74,7 @@ def dilated_box(box: BoxLike, mask_scale: float) -> tuple[float, float, float, f
 
     YuNet's boxes run from the brows to the chin; the forehead and hairline above them are part
     of what makes a head recognisable (and what the detector still keys on after a blur: a
-    hairline left over the blurred oval, at ``FOREHEAD`` 0.25, scored up to 0.6).
+    hairline left over the blurred oval scored up to 0.6 at ``FOREHEAD`` 0.25, 0.66 at 0.4).
     """
     x, y, w, h = _xywh(box)
     cx, cy = x + w / 2, y + h / 2
