@@ -119,7 +119,10 @@ def encode_params(ext: str, quality: int) -> list[int]:
     if ext == ".webp":
         return [cv2.IMWRITE_WEBP_QUALITY, quality]
     if ext == ".png":
-        return [cv2.IMWRITE_PNG_COMPRESSION, 3]  # zlib 3: most of the size win at a third of 9's time
+        # zlib's run-length strategy: on the test PNGs (two RGBA portraits and a 720p photo) 53 ms
+        # and 1.15 MB against 79 ms and 1.23 MB for level 3 with the default strategy (level 6:
+        # 175 ms, 1.12 MB); with RLE the level makes no difference.
+        return [cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
     return []
 
 
