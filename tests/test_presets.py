@@ -66,7 +66,7 @@ def test_save_rename_delete_persist_and_builtins_are_read_only(tmp_path: Path) -
      "preset 'Typo': convert option qualty: unknown option"),
     ({"name": "Nope", "op": "sharpen", "params": {}}, "preset 'Nope': unknown operation 'sharpen'"),
     ({"name": "Chain", "op": "download", "then_op": "anonymize", "then_params": {"mode": "smudge"}},
-     "preset 'Chain': anonymize option mode: 'smudge' is not a valid choice"),
+     "preset 'Chain': anonymize option mode: 'smudge' is not one of blur, pixelate, solid"),
     ({"op": "convert"}, "a preset has no name"),
 ])
 def test_a_bad_preset_is_refused_naming_it_and_the_option(tmp_path: Path, entry: dict[str, object],
