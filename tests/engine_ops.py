@@ -3,6 +3,7 @@ scheduler's rules can be exercised with real threads, real timing and a real jou
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ class Recorder:
 
 
 RECORDER = Recorder()
+_FILE_NUMBERS = itertools.count()
 
 
 def run(ctx: TaskContext) -> dict[str, Any]:
@@ -89,9 +91,11 @@ def make_tasks(tmp_path: Path, n: int, *, priorities: list[int] | None = None, k
     values = PROBE.schema.validate(params)
     tasks = []
     for i in range(n):
-        source = tmp_path / f"in{i}.txt"
+        # never the same name twice: rewriting an input another batch is reading would race it
+        number = next(_FILE_NUMBERS)
+        source = tmp_path / f"in{number}.txt"
         source.write_text(f"input {i}")
-        output = str(tmp_path / "out" / f"in{i}.out") if values["write"] else None
+        output = str(tmp_path / "out" / f"in{number}.out") if values["write"] else None
         tasks.append(Task(id="", batch_id=0, op="probe", input=str(source), output=output,
                           params=dict(values), priority=priorities[i] if priorities else 0,
                           resource=resource, resource_key=key))
