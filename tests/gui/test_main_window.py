@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from aipopup.core.task import State
+from aipopup.gui import last_used
 from aipopup.gui.drop_zone import DROP_TEXT
 from aipopup.gui.main_window import MainWindow
-from aipopup.gui.new_batch_dialog import NewBatchDialog
 from aipopup.gui.task_model import Column
 
 WAIT_MS = 20_000
@@ -37,15 +37,6 @@ def file_mime(*paths: Path) -> QMimeData:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     return mime
-
-
-def start_batch(qtbot: QtBot, window: MainWindow, dialog: NewBatchDialog, output: Path,
-                op: str = "convert") -> int:
-    dialog.select_op(op)
-    dialog.output_edit.setText(str(output))
-    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS) as added:
-        dialog.accept()
-    return int(added.args[0])
 
 
 def start_wizard(qtbot: QtBot, window: MainWindow, output: Path, op: str = "convert") -> int:
@@ -156,22 +147,38 @@ def test_a_drop_without_files_or_links_is_refused(window: MainWindow) -> None:
     mime = QMimeData()
     mime.setText("just words, nothing to fetch")
     assert not drop(window, mime)
-    assert window.new_batch_dialog is None and window.batch_wizard is None
+    assert window.batch_wizard is None
 
 
-def test_new_batch_dialog_remembers_the_last_choices(
+def test_the_wizard_remembers_the_last_choices(
         qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
-    dialog = window.open_new_batch([str(next(photos.glob("*.jpg")))])
-    dialog.select_op("convert")
-    assert dialog.form is not None
-    dialog.form.set_values({"quality": 55})
-    start_batch(qtbot, window, dialog, tmp_path / "chosen")
-    again = window.open_new_batch([str(photos)])
-    assert again.op_name == "convert"
-    assert again.output_edit.text() == str(tmp_path / "chosen")
-    assert again.form is not None and again.form.values()["quality"] == 55
-    again.output_edit.setText("")
-    assert not again.buttons.buttons()[0].isEnabled()  # Start waits for an output folder
+    wizard = window.open_wizard([str(next(photos.glob("*.jpg")))])
+    qtbot.waitUntil(wizard.inputs_page.isComplete, timeout=WAIT_MS)
+    wizard.next()
+    wizard.job_page.select_op("convert")
+    wizard.next()
+    assert wizard.options_page.form is not None
+    wizard.options_page.form.set_values({"quality": 55})
+    wizard.next()
+    wizard.output_page.folder.setText(str(tmp_path / "chosen"))
+    wizard.next()
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS):
+        wizard.accept()
+    assert window.batch_wizard is None
+    saved = last_used.load()  # what the tray queues dropped files with
+    assert (saved.op, saved.output_dir) == ("convert", str(tmp_path / "chosen"))
+    assert saved.params["convert"]["quality"] == 55
+
+    again = window.open_wizard([str(photos)])
+    qtbot.waitUntil(again.inputs_page.isComplete, timeout=WAIT_MS)
+    again.next()
+    assert again.choices.op == "convert"
+    again.next()
+    assert again.options_page.form is not None and again.options_page.form.values()["quality"] == 55
+    again.next()
+    assert again.output_page.folder.text() == str(tmp_path / "chosen")
+    again.output_page.folder.setText("")
+    assert not again.output_page.isComplete()  # Start waits for an output folder
     again.reject()
 
 
@@ -179,8 +186,8 @@ def test_the_table_shows_each_state_and_the_context_menu_controls_tasks(
         qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
     # One worker; a 24 MP photo first keeps it busy while the small ones wait in the queue.
     inputs = [big_photo, *sorted(photos.glob("*.jpg"))[:3]]
-    dialog = window.open_new_batch([str(p) for p in inputs])
-    start_batch(qtbot, window, dialog, tmp_path / "out")
+    window.open_wizard([str(p) for p in inputs])
+    start_wizard(qtbot, window, tmp_path / "out")
     qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT_MS)
     first, second, third, fourth = window.model.task_ids()
     seen: dict[str, set[str]] = {t: set() for t in window.model.task_ids()}
@@ -222,8 +229,8 @@ def test_details_pane_shows_error_hint_and_a_preview_loaded_off_thread(
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
     good = next(photos.glob("*.jpg"))
-    dialog = window.open_new_batch([str(good), str(broken)])
-    start_batch(qtbot, window, dialog, tmp_path / "out")
+    window.open_wizard([str(good), str(broken)])
+    start_wizard(qtbot, window, tmp_path / "out")
     qtbot.waitUntil(lambda: window.model.counts()[State.FAILED] == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 1, timeout=WAIT_MS)
     good_id, broken_id = window.model.task_ids()
@@ -243,8 +250,8 @@ def test_filter_by_status_and_search(qtbot: QtBot, window: MainWindow, tmp_path:
     files = sorted(photos.glob("*.jpg"))
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"nothing")
-    dialog = window.open_new_batch([str(broken), *map(str, files)])
-    start_batch(qtbot, window, dialog, tmp_path / "out")
+    window.open_wizard([str(broken), *map(str, files)])
+    start_wizard(qtbot, window, tmp_path / "out")
     qtbot.waitUntil(lambda: window.scheduler is not None and window.scheduler.is_idle()
                     and window.model.counts()[State.SUCCEEDED] == len(files), timeout=WAIT_MS)
     window.status_filter.setCurrentText("Failed")

@@ -114,7 +114,7 @@ class AppServices(QObject):
             lambda fn: control.run(fn), window)
 
     def queue_with_last_job(self, files: list[str]) -> None:
-        """Files dropped on the tray popup: the last New-batch choices, or the dialog if none."""
+        """Files dropped on the tray popup: the last batch's choices, or the wizard if none."""
         window = self.window
         assert window is not None
         last = last_used.load()

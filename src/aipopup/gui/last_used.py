@@ -1,4 +1,5 @@
-"""The choices a person made in the last New-batch dialog, offered again next time.
+"""The choices of the last batch started from the wizard: offered again next time, and the job
+the tray popup queues dropped files with.
 
 Kept in a QSettings ini file inside the config folder (which tests point at a temp dir), never
 in the platform registry, so a portable or test profile stays self-contained.

@@ -38,14 +38,13 @@ from aipopup.core.planner import BatchRequest, plan
 from aipopup.core.scheduler import Scheduler
 from aipopup.core.settings import Settings
 from aipopup.core.task import FINISHED, State, Task
-from aipopup.gui import desktop
+from aipopup.gui import desktop, last_used
 from aipopup.gui.actions import TaskActions, WindowActions
 from aipopup.gui.bridge import EngineBridge, Update
 from aipopup.gui.details_pane import DetailsPane
 from aipopup.gui.drop_inputs import inputs_from_mime, links_in
 from aipopup.gui.drop_zone import DropZone
 from aipopup.gui.help_menu import install_help_menu
-from aipopup.gui.new_batch_dialog import NewBatchDialog
 from aipopup.gui.progress_delegate import ProgressDelegate
 from aipopup.gui.status_bar import StatusBar
 from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
@@ -71,7 +70,6 @@ class MainWindow(QMainWindow):
     planFailed = Signal(str)
     settingsRequested = Signal()
     quitRequested = Signal()
-    newBatchDialogOpened = Signal(object)
     wizardOpened = Signal(object)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -84,7 +82,6 @@ class MainWindow(QMainWindow):
         self.engine: Engine | None = None
         self.scheduler: Scheduler | None = None
         self.bridge: EngineBridge | None = None
-        self.new_batch_dialog: NewBatchDialog | None = None
         self.batch_wizard: BatchWizard | None = None
         # GUI-side background work, and one ordered lane for engine control calls so that
         # "pause" then "resume" clicked quickly reach the engine in that order.
@@ -273,18 +270,6 @@ class MainWindow(QMainWindow):
         if links:
             self.open_wizard(links)
 
-    def open_new_batch(self, inputs: list[str]) -> NewBatchDialog:
-        if self.new_batch_dialog is not None:
-            self.new_batch_dialog.close()
-        dialog = NewBatchDialog(inputs, str(self.settings.get("output_dir") or ""), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.submit(dialog.request()))
-        dialog.destroyed.connect(lambda: self._forget_dialog(dialog))
-        self.new_batch_dialog = dialog
-        dialog.open()  # window-modal, not a nested event loop
-        self.newBatchDialogOpened.emit(dialog)
-        return dialog
-
     def open_wizard(self, inputs: list[str]) -> BatchWizard:
         """The batch wizard pre-filled with ``inputs``; a second call while it is open adds
         them to it instead of starting over."""
@@ -293,7 +278,8 @@ class MainWindow(QMainWindow):
             self.batch_wizard.raise_()
             return self.batch_wizard
         wizard = BatchWizard(inputs, default_output=str(self.settings.get("output_dir") or ""),
-                             settings=self.settings.snapshot, engine_tasks=self._tasks, parent=self)
+                             settings=self.settings.snapshot, engine_tasks=self._tasks,
+                             last=last_used.load(), parent=self)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.requestReady.connect(self.submit)
         wizard.finished.connect(lambda _result: self._forget_wizard(wizard))
@@ -306,10 +292,6 @@ class MainWindow(QMainWindow):
         wizard.shutdown()
         if self.batch_wizard is wizard:
             self.batch_wizard = None
-
-    def _forget_dialog(self, dialog: NewBatchDialog) -> None:
-        if self.new_batch_dialog is dialog:
-            self.new_batch_dialog = None
 
     def submit(self, request: BatchRequest) -> None:
         """Plan (walks folders) and queue on a worker; report back here."""
@@ -434,8 +416,6 @@ class MainWindow(QMainWindow):
             action.setEnabled(enabled)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.new_batch_dialog is not None:
-            self.new_batch_dialog.close()
         if self.batch_wizard is not None:
             self.batch_wizard.close()
         super().closeEvent(event)

@@ -37,6 +37,8 @@ class Choices:
     output_dir: str = ""
     name_template: str = DEFAULT_NAME_TEMPLATE
     overwrite: str = "never"
+    # each operation's options from the last batch run, offered again when it is chosen
+    remembered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def planned_inputs(self) -> list[str]:
         """With an extension filter the files found are named one by one (the planner filters

@@ -113,7 +113,8 @@ class JobPage(QWizardPage):
     def _store(self) -> None:
         op_name = str(self.op_combo.currentData() or "")
         if op_name != self.choices.op and self.chosen_preset is None:
-            self.choices.params = {}  # another operation: its own defaults, not the last one's
+            # another operation: the options it had last time, else its defaults
+            self.choices.params = dict(self.choices.remembered.get(op_name, {}))
         self.choices.op = op_name
         self.choices.then_op = str(self.then_combo.currentData() or "") or None
         if op_name:

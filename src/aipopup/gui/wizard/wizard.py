@@ -1,6 +1,7 @@
 """The batch wizard: a QWizard whose pages fill in one ``Choices``; Start hands the finished
-``BatchRequest`` to whoever opened it (the main window plans and queues it off-thread, the same
-path as the quick New-batch dialog)."""
+``BatchRequest`` to whoever opened it (the main window plans and queues it off-thread). Start
+also saves the choices (``last_used``): they are preselected next time, and the tray popup
+queues dropped files with them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from PySide6.QtWidgets import QWidget, QWizard
 from aipopup.app.presets import Preset, PresetStore
 from aipopup.core.planner import BatchRequest
 from aipopup.core.task import Task
+from aipopup.gui import last_used
 from aipopup.gui.drop_inputs import inputs_from_mime
+from aipopup.gui.last_used import LastUsed
 from aipopup.gui.wizard.choices import Choices
 from aipopup.gui.wizard.inputs_page import InputsPage
 from aipopup.gui.wizard.job_page import JobPage
@@ -36,13 +39,22 @@ class BatchWizard(QWizard):
     def __init__(self, inputs: list[str], *, default_output: str = "",
                  settings: Callable[[], Mapping[str, Any]] = dict,
                  engine_tasks: Callable[[], list[Task]] = list,
+                 last: LastUsed | None = None,
                  parent: QWidget | None = None) -> None:
+        """``last``: the choices of the last batch run, preselected (and saved again on Start)."""
         super().__init__(parent)
         self.setWindowTitle("New batch")
         self.setObjectName("batchWizard")
         self.setAcceptDrops(True)
         self.resize(860, 560)
         self.choices = Choices(inputs=list(inputs))
+        self.last = last or LastUsed()
+        if last is not None:
+            self.choices.op = last.op
+            self.choices.params = dict(last.params.get(last.op, {}))
+            self.choices.remembered = {op: dict(values) for op, values in last.params.items()}
+            self.choices.output_dir = last.output_dir
+            self.choices.recursive = last.recursive
         self.runner = BackgroundRunner(self)
         self.store: PresetStore | None = None
         workers = lambda: int(settings().get("workers") or 1)  # noqa: E731
@@ -102,6 +114,10 @@ class BatchWizard(QWizard):
         return self.choices.request()
 
     def accept(self) -> None:
+        choices = self.choices
+        self.last = LastUsed(op=choices.op, output_dir=choices.output_dir, recursive=choices.recursive,
+                             params={**choices.remembered, choices.op: dict(choices.params)})
+        last_used.save(self.last)  # what the tray queues dropped files with, and next time's choices
         self.requestReady.emit(self.request())
         super().accept()
 
