@@ -153,7 +153,6 @@ class Journal:
             finally:
                 self._urgent -= 1
 
-    flush = barrier
 
     # -- the writer ----------------------------------------------------------------------------
     def _write_loop(self) -> None:

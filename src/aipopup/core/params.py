@@ -83,18 +83,6 @@ class Param:
         if self.maximum is not None and value > self.maximum:
             raise ParamError(self.name, f"must be at most {_fmt(self.maximum)}")
 
-    def describe(self) -> dict[str, Any]:
-        """A JSON-friendly description (for `--json` help, presets and the GUI)."""
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "default": self.default,
-                               "help": self.help, "label": self.title}
-        if self.minimum is not None:
-            out["minimum"] = self.minimum
-        if self.maximum is not None:
-            out["maximum"] = self.maximum
-        if self.choices:
-            out["choices"] = list(self.choices)
-        return out
-
 
 def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)

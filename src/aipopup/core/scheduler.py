@@ -262,9 +262,6 @@ class Scheduler:
     def resume_batch(self, batch_id: int) -> None:
         self.resume(self._ids_of(batch_id))
 
-    def cancel_batch(self, batch_id: int) -> None:
-        self.cancel(self._ids_of(batch_id))
-
     def pause_all(self) -> None:
         self.pause(self._ids_of(None))
 

@@ -112,12 +112,6 @@ class Task:
         return dataclasses.replace(self, params=dict(self.params), depends_on=list(self.depends_on),
                                    outputs=list(self.outputs), result=dict(self.result))
 
-    @property
-    def elapsed(self) -> float:
-        if not self.started:
-            return 0.0
-        return (self.finished or 0.0) - self.started if self.finished else 0.0
-
 
 _MISSING = object()
 _FIELDS = frozenset(f.name for f in dataclasses.fields(Task))

@@ -6,7 +6,6 @@ error messages for bad files are the same everywhere.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,9 +159,3 @@ def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
 def pixel_limit(settings: object) -> int:
     limit = getattr(settings, "get", lambda *_: None)("pixel_limit_mp")
     return int(float(limit) * 1_000_000) if limit else DEFAULT_PIXEL_LIMIT
-
-
-def is_image_file(path: str | os.PathLike[str]) -> bool:
-    from aipopup.core.operation import IMAGE_EXTENSIONS
-
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
