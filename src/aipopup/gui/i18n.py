@@ -1,0 +1,60 @@
+"""Interface languages: English source strings, looked up in a per-language JSON catalog.
+
+Every visible string goes through ``tr`` (``tr("Add files")``, ``tr("{n} tasks").format(n=n)``:
+format after translating, so the catalog holds the template). The catalogs live in
+``aipopup/resources/i18n/<code>.json`` as ``{"English": "translation"}``; a string missing from a
+catalog shows in English. Qt's own strings (standard buttons, file dialogs) come from the
+``qtbase`` translations that PySide6 ships. The language is chosen once at start-up: switching it
+in the settings applies on the next start, as in most desktop apps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ENGLISH = "en"
+LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
+
+_catalog: dict[str, str] = {}
+_language = ENGLISH
+
+
+def tr(text: str) -> str:
+    return _catalog.get(text, text)
+
+
+def current_language() -> str:
+    return _language
+
+
+def catalog_path(code: str) -> Path:
+    return Path(str(resources.files("aipopup") / "resources" / "i18n" / f"{code}.json"))
+
+
+def load_catalog(code: str) -> dict[str, str]:
+    if code == ENGLISH:
+        return {}
+    data = json.loads(catalog_path(code).read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in data.items() if v}
+
+
+def resolve(setting: str, system_locale: str) -> str:
+    """The language to show for the ``language`` setting ("system", "en", "zh_CN")."""
+    if setting in LANGUAGES:
+        return setting
+    return "zh_CN" if system_locale.lower().replace("-", "_").startswith("zh") else ENGLISH
+
+
+def set_language(code: str) -> None:
+    global _catalog, _language
+    try:
+        _catalog = load_catalog(code)
+        _language = code
+    except (OSError, ValueError) as exc:
+        log.warning("no %s translation (%s); using English", code, exc)
+        _catalog, _language = {}, ENGLISH
