@@ -1,9 +1,10 @@
 """Interface languages: English source strings, looked up in a per-language JSON catalog.
 
 Every visible string goes through ``tr`` (``tr("Add files")``, ``tr("{n} tasks").format(n=n)``:
-format after translating, so the catalog holds the template). The catalogs live in
-``aipopup/resources/i18n/<code>.json`` as ``{"English": "translation"}``; a string missing from a
-catalog shows in English. Qt's own strings (standard buttons, file dialogs) come from the
+format after translating, so the catalog holds the template). The catalog of a language is
+the folder ``aipopup/resources/i18n/<code>/``: JSON files of ``{"English": "translation"}``, one per
+area of the app (so people working on different windows never edit the same file), merged at load.
+A string missing from the catalog shows in English. Qt's own strings (standard buttons, file dialogs) come from the
 ``qtbase`` translations that PySide6 ships. The language is chosen once at start-up: switching it
 in the settings applies on the next start, as in most desktop apps.
 """
@@ -32,15 +33,21 @@ def current_language() -> str:
     return _language
 
 
-def catalog_path(code: str) -> Path:
-    return Path(str(resources.files("aipopup") / "resources" / "i18n" / f"{code}.json"))
+def catalog_dir(code: str) -> Path:
+    return Path(str(resources.files("aipopup") / "resources" / "i18n" / code))
 
 
 def load_catalog(code: str) -> dict[str, str]:
     if code == ENGLISH:
         return {}
-    data = json.loads(catalog_path(code).read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in data.items() if v}
+    folder = catalog_dir(code)
+    if not folder.is_dir():
+        raise OSError(f"{folder} does not exist")
+    merged: dict[str, str] = {}
+    for part in sorted(folder.glob("*.json")):
+        data = json.loads(part.read_text(encoding="utf-8"))
+        merged.update({str(k): str(v) for k, v in data.items() if v})
+    return merged
 
 
 def resolve(setting: str, system_locale: str) -> str:
