@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 import aipopup
 from aipopup.app import paths
+from aipopup.gui.i18n import tr
 
 ICON_FILE = Path(aipopup.__file__).resolve().parent / "resources" / "icons" / "aipopup.svg"
 
@@ -25,14 +26,14 @@ def app_icon() -> QIcon:
 
 def about_text() -> str:
     """Plain text, also what the Copy button puts on the clipboard."""
-    frozen = " (installed build)" if getattr(sys, "frozen", False) else ""
+    frozen = tr(" (installed build)") if getattr(sys, "frozen", False) else ""
     return "\n".join([
         f"AI Popup {aipopup.__version__}{frozen}",
         f"Python {platform.python_version()}, Qt {qVersion()}, PySide6 {PySide6.__version__}",
         f"{platform.system()} {platform.release()} ({platform.machine()})",
-        f"Settings: {paths.settings_file()}",
-        f"Tasks and journal: {paths.state_dir()}",
-        f"Logs: {paths.log_dir()}",
+        tr("Settings: {path}").format(path=paths.settings_file()),
+        tr("Tasks and journal: {path}").format(path=paths.state_dir()),
+        tr("Logs: {path}").format(path=paths.log_dir()),
     ])
 
 
@@ -40,7 +41,7 @@ class AboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
-        self.setWindowTitle("About AI Popup")
+        self.setWindowTitle(tr("About AI Popup"))
         self.setWindowIcon(app_icon())
         layout = QVBoxLayout(self)
         logo = QLabel(self)
@@ -51,8 +52,8 @@ class AboutDialog(QDialog):
         title.setObjectName("aboutTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(title)
-        blurb = QLabel("Blur faces, crop portraits, convert and download photos and videos in bulk. "
-                       "Everything runs on this computer; nothing is sent anywhere.", self)
+        blurb = QLabel(tr("Blur faces, crop portraits, convert and download photos and videos in bulk. "
+                          "Everything runs on this computer; nothing is sent anywhere."), self)
         blurb.setWordWrap(True)
         layout.addWidget(blurb)
         self.details = QLabel(about_text(), self)
@@ -60,7 +61,7 @@ class AboutDialog(QDialog):
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        self.copy_button = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button = buttons.addButton(tr("Copy"), QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_button.clicked.connect(self.copy)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from aipopup.app import logging_setup
+from aipopup.gui.i18n import tr
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,11 @@ class CrashDialog(QDialog):
 
     def __init__(self, report: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("AI Popup ran into a bug")
+        self.setWindowTitle(tr("AI Popup ran into a bug"))
         self.setObjectName("crashDialog")
         intro = QLabel(
-            "Something went wrong that AI Popup did not expect. Your queue is saved in the journal. "
-            "Copying the details below into a bug report helps fix it; nothing is sent anywhere.",
+            tr("Something went wrong that AI Popup did not expect. Your queue is saved in the journal. "
+               "Copying the details below into a bug report helps fix it; nothing is sent anywhere."),
             self)
         intro.setWordWrap(True)
         self.text = QPlainTextEdit(self)
@@ -75,9 +76,9 @@ class CrashDialog(QDialog):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.reports: list[str] = []
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        self.copy_button = QPushButton("Copy", self)
+        self.copy_button = QPushButton(tr("Copy"), self)
         self.copy_button.setObjectName("copyTraceback")
-        logs_button = QPushButton("Open log folder", self)
+        logs_button = QPushButton(tr("Open log folder"), self)
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(logs_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_button.clicked.connect(self.copy)

@@ -17,12 +17,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aipopup.core import operation
+from aipopup.core.params import Schema
 from aipopup.core.scheduler import Scheduler
 from aipopup.core.task import State, Task
 from aipopup.gui.bridge import Update
+from aipopup.gui.forms import op_title, param_title
+from aipopup.gui.i18n import tr
 from aipopup.gui.preview import PREVIEW_SIDE, load_scaled
-from aipopup.gui.task_model import output_of
+from aipopup.gui.task_model import output_of, state_name
 from aipopup.gui.worker import BackgroundRunner
+
+
+def _op_name(name: str) -> str:
+    try:
+        return op_title(operation.get(name))
+    except KeyError:  # a task from an operation this version no longer has
+        return name
+
+
+def _schema_of(name: str) -> Schema | None:
+    try:
+        return operation.get(name).schema
+    except KeyError:
+        return None
+
+
+def _param_label(schema: Schema | None, name: str) -> str:
+    try:
+        return param_title(schema.get(name)) if schema is not None else name
+    except KeyError:
+        return name
 
 
 class DetailsPane(QWidget):
@@ -33,7 +58,7 @@ class DetailsPane(QWidget):
         self.task: Task | None = None
         self._preview_for: tuple[str, str, str] | None = None
         layout = QVBoxLayout(self)
-        self.title = QLabel("Select a task to see its details.", self)
+        self.title = QLabel(tr("Select a task to see its details."), self)
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
@@ -45,13 +70,13 @@ class DetailsPane(QWidget):
         self.error.hide()
         layout.addWidget(self.error)
         previews = QHBoxLayout()
-        self.before = self._preview_box("Before", previews)
-        self.after = self._preview_box("After", previews)
+        self.before = self._preview_box(tr("Before"), previews)
+        self.after = self._preview_box(tr("After"), previews)
         layout.addLayout(previews)
-        params_box = QGroupBox("Parameters", self)
+        params_box = QGroupBox(tr("Parameters"), self)
         self.params_form = QFormLayout(params_box)
         layout.addWidget(params_box)
-        log_box = QGroupBox("Log", self)
+        log_box = QGroupBox(tr("Log"), self)
         log_layout = QVBoxLayout(log_box)
         self.log = QPlainTextEdit(log_box)
         self.log.setReadOnly(True)
@@ -72,7 +97,7 @@ class DetailsPane(QWidget):
     def show_task(self, task: Task | None) -> None:
         self.task = task
         if task is None:
-            self.title.setText("Select a task to see its details.")
+            self.title.setText(tr("Select a task to see its details."))
             self.error.hide()
             self._set_params({})
             self.log.clear()
@@ -99,10 +124,11 @@ class DetailsPane(QWidget):
             self._refresh_log()
 
     def _refresh(self, task: Task) -> None:
-        self.title.setText(f"<b>{task.id}</b> · {task.op} · {task.state.value}<br>{task.input}"
-                           + (f"<br>→ {output_of(task)}" if output_of(task) else ""))
+        self.title.setText(f"<b>{task.id}</b> · {_op_name(task.op)} · {state_name(task.state)}"
+                           f"<br>{task.input}" + (f"<br>→ {output_of(task)}" if output_of(task) else ""))
         if task.error and task.state in (State.FAILED, State.WAITING, State.SKIPPED):
-            self.error.setText(task.error + (f"\nHint: {task.hint}" if task.hint else ""))
+            hint = tr("Hint: {hint}").format(hint=task.hint) if task.hint else ""
+            self.error.setText(task.error + ("\n" + hint if hint else ""))
             self.error.show()
         else:
             self.error.hide()
@@ -115,8 +141,9 @@ class DetailsPane(QWidget):
     def _set_params(self, params: dict[str, object]) -> None:
         while self.params_form.rowCount():
             self.params_form.removeRow(0)
+        schema = _schema_of(self.task.op) if self.task is not None else None
         for name, value in params.items():
-            self.params_form.addRow(name.replace("_", " ").capitalize() + ":",
+            self.params_form.addRow(tr("{label}:").format(label=_param_label(schema, name)),
                                     QLabel(json.dumps(value) if not isinstance(value, str) else value))
 
     def _refresh_log(self) -> None:

@@ -26,9 +26,38 @@ from PySide6.QtWidgets import (
 )
 
 from aipopup.core.errors import ParamError
+from aipopup.core.operation import Operation
 from aipopup.core.params import Param, Schema, Value
+from aipopup.gui.i18n import LANGUAGES, tr
 
 ERROR_STYLE = "color: #d32f2f;"
+
+
+# Labels, help texts and choice names are English in the Qt-free schemas (core/settings.py,
+# ops/catalog.py); they are translated here, where they are shown. tests/gui/test_translations.py
+# checks that every one of them has a translation.
+def param_title(param: Param) -> str:
+    return tr(param.title)  # i18n: schema text
+
+
+def param_help(param: Param) -> str:
+    return tr(param.help)  # i18n: schema text
+
+
+def op_title(op: Operation) -> str:
+    return tr(op.title)  # i18n: schema text
+
+
+def op_summary(op: Operation) -> str:
+    return tr(op.summary)  # i18n: schema text
+
+
+def choice_text(param: Param, choice: str) -> str:
+    """What a choice shows; the stored value stays the English identifier. Languages are named
+    in their own language, so a person can find theirs whatever the current one is."""
+    if param.name == "language" and choice in LANGUAGES:
+        return LANGUAGES[choice]
+    return tr(choice)  # i18n: schema text
 
 
 class FieldEditor(QWidget):
@@ -46,7 +75,7 @@ class FieldEditor(QWidget):
         self.combo: QComboBox | None = None
         self.line: QLineEdit | None = None
         self.input = self._build_input(param)
-        self.input.setToolTip(param.help)
+        self.input.setToolTip(param_help(param))
         self.input.setObjectName(f"param_{param.name}")
         self.error_label = QLabel(self)
         self.error_label.setObjectName(f"error_{param.name}")
@@ -66,9 +95,9 @@ class FieldEditor(QWidget):
         if param.kind == "choice":
             self.combo = QComboBox(self)
             if param.optional:
-                self.combo.addItem("(none)", "")
+                self.combo.addItem(tr("(none)"), "")
             for choice in param.choices:
-                self.combo.addItem(choice, choice)
+                self.combo.addItem(choice_text(param, choice), choice)  # the data stays the identifier
             self.combo.currentIndexChanged.connect(self._on_edit)
             return self.combo
         self.line = QLineEdit(self)
@@ -80,7 +109,7 @@ class FieldEditor(QWidget):
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
         row_layout.addWidget(self.line, 1)
-        browse = QPushButton("Browse…", row)
+        browse = QPushButton(tr("Browse…"), row)
         browse.setObjectName(f"browse_{param.name}")
         browse.clicked.connect(self._browse)
         row_layout.addWidget(browse)
@@ -90,9 +119,9 @@ class FieldEditor(QWidget):
         assert self.line is not None
         start = self.line.text()
         if _wants_folder(self.param):
-            chosen = QFileDialog.getExistingDirectory(self, self.param.title, start)
+            chosen = QFileDialog.getExistingDirectory(self, param_title(self.param), start)
         else:
-            chosen, _ = QFileDialog.getOpenFileName(self, self.param.title, start)
+            chosen, _ = QFileDialog.getOpenFileName(self, param_title(self.param), start)
         if chosen:
             self.line.setText(chosen)
 
@@ -166,7 +195,7 @@ class ParamForm(QWidget):
         if advanced_params:
             self.advanced_toggle = QToolButton(self)
             self.advanced_toggle.setObjectName("advancedToggle")
-            self.advanced_toggle.setText("Advanced options")
+            self.advanced_toggle.setText(tr("Advanced options"))
             self.advanced_toggle.setCheckable(True)
             self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
@@ -184,8 +213,8 @@ class ParamForm(QWidget):
             editor = FieldEditor(param, self)
             editor.changed.connect(self._on_field_changed)
             self.fields[param.name] = editor
-            label = QLabel(param.title + ":", self)
-            label.setToolTip(param.help)
+            label = QLabel(tr("{label}:").format(label=param_title(param)), self)
+            label.setToolTip(param_help(param))
             label.setBuddy(editor.input)
             target = advanced_layout if param.advanced and advanced_layout is not None else basic
             target.addRow(label, editor)
@@ -234,14 +263,14 @@ def _placeholder(param: Param) -> str:
         if param.minimum is not None and param.maximum is not None:
             span = f"{_readable(param.minimum)}–{_readable(param.maximum)}"
         elif param.minimum is not None:
-            span = f"at least {_readable(param.minimum)}"
+            span = tr("at least {n}").format(n=_readable(param.minimum))
         else:
             span = ""
         if param.optional:
-            return f"optional · {span}" if span else "optional"
+            return tr("optional · {range}").format(range=span) if span else tr("optional")
         return span
     if param.kind == "path":
-        return "(none)"
+        return tr("(none)")
     return ""
 
 

@@ -8,19 +8,20 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from aipopup.gui.about_dialog import AboutDialog
+from aipopup.gui.i18n import tr
 from aipopup.gui.selfcheck_dialog import SelfCheckDialog
 from aipopup.gui.worker import BackgroundRunner
 
 
 class HelpMenu(QMenu):
     def __init__(self, window: QMainWindow, runner: BackgroundRunner) -> None:
-        super().__init__("&Help", window)
+        super().__init__(tr("&Help"), window)
         self.setObjectName("helpMenu")
         self.window_ = window
         self.runner = runner
-        self.self_check = QAction("Run &self-check…", self)
+        self.self_check = QAction(tr("Run &self-check…"), self)
         self.self_check.setObjectName("actionSelfCheck")
-        self.about = QAction("&About AI Popup", self)
+        self.about = QAction(tr("&About AI Popup"), self)
         self.about.setObjectName("actionAbout")
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
         self.addAction(self.self_check)

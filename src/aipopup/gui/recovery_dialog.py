@@ -27,6 +27,8 @@ from aipopup.core.engine import Recovery
 from aipopup.core.scheduler import Scheduler
 from aipopup.core.task import UNFINISHED, State, Task
 from aipopup.gui.crash import NativeCrash
+from aipopup.gui.i18n import tr
+from aipopup.gui.task_model import state_name
 
 Choice = Literal["resume", "review", "discard"]
 
@@ -50,16 +52,18 @@ def _describe(tasks: list[Task], recovery: Recovery) -> str:
     by_state: dict[State, int] = {}
     for task in tasks:
         by_state[task.state] = by_state.get(task.state, 0) + 1
-    parts = [f"{n} {state.value}" for state, n in sorted(by_state.items(), key=lambda kv: -kv[1])]
+    parts = [f"{n} {state_name(state).lower()}"
+             for state, n in sorted(by_state.items(), key=lambda kv: -kv[1])]
     lines = [", ".join(parts)] if parts else []
     if recovery.requeued:
-        lines.append(f"{len(recovery.requeued)} were running when AI Popup stopped and will start "
-                     "over; their partial files were removed.")
+        lines.append(tr("{n} were running when AI Popup stopped and will start over; their partial "
+                        "files were removed.").format(n=len(recovery.requeued)))
     if recovery.recovered:
-        lines.append(f"{len(recovery.recovered)} had finished writing and are marked done.")
+        lines.append(tr("{n} had finished writing and are marked done.").format(n=len(recovery.recovered)))
     if recovery.damaged_lines:
-        kept = f" The original is kept as {recovery.backup}." if recovery.backup else ""
-        lines.append(f"{len(recovery.damaged_lines)} damaged journal line(s) were skipped.{kept}")
+        kept = tr(" The original is kept as {path}.").format(path=recovery.backup) if recovery.backup else ""
+        lines.append(tr("{n} damaged journal line(s) were skipped.").format(n=len(recovery.damaged_lines))
+                     + kept)
     return "\n".join(lines)
 
 
@@ -70,7 +74,7 @@ class RecoveryDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recoveryDialog")
-        self.setWindowTitle("AI Popup — last session")
+        self.setWindowTitle(tr("AI Popup — last session"))
         self.task_ids = [t.id for t in tasks]
         self.choice: Choice | None = None
         layout = QVBoxLayout(self)
@@ -83,10 +87,11 @@ class RecoveryDialog(QDialog):
         font.setBold(True)
         self.headline.setFont(font)
         if count:
-            noun = "task" if count == 1 else "tasks"
-            self.headline.setText(f"{count:,} unfinished {noun} from your last session")
+            headline = (tr("{n} unfinished task from your last session") if count == 1
+                        else tr("{n} unfinished tasks from your last session"))
+            self.headline.setText(headline.format(n=f"{count:,}"))
         else:
-            self.headline.setText("AI Popup stopped unexpectedly last time")
+            self.headline.setText(tr("AI Popup stopped unexpectedly last time"))
         layout.addWidget(self.headline)
         self.details = QLabel(_describe(tasks, recovery), self)
         self.details.setObjectName("recoveryDetails")
@@ -94,8 +99,8 @@ class RecoveryDialog(QDialog):
         layout.addWidget(self.details)
         self.crash_text: QPlainTextEdit | None = None
         if native_crash is not None:
-            note = QLabel(f"The last run crashed in native code (a library, not your files). "
-                          f"The report is kept in {native_crash.path}.", self)
+            note = QLabel(tr("The last run crashed in native code (a library, not your files). "
+                             "The report is kept in {path}.").format(path=native_crash.path), self)
             note.setWordWrap(True)
             layout.addWidget(note)
             self.crash_text = QPlainTextEdit(native_crash.text, self)
@@ -109,12 +114,12 @@ class RecoveryDialog(QDialog):
         if count:
             Role = QDialogButtonBox.ButtonRole
             options: tuple[tuple[Choice, str, QDialogButtonBox.ButtonRole, str], ...] = (
-                ("resume", "Resume", Role.AcceptRole,
-                 "Run the unfinished tasks now."),
-                ("review", "Review", Role.ActionRole,
-                 "Keep them paused in the window; start or cancel them yourself."),
-                ("discard", "Discard", Role.DestructiveRole,
-                 "Cancel them. Files already written are kept."),
+                ("resume", tr("Resume"), Role.AcceptRole,
+                 tr("Run the unfinished tasks now.")),
+                ("review", tr("Review"), Role.ActionRole,
+                 tr("Keep them paused in the window; start or cancel them yourself.")),
+                ("discard", tr("Discard"), Role.DestructiveRole,
+                 tr("Cancel them. Files already written are kept.")),
             )
             for choice, text, role, tip in options:
                 button = buttons.addButton(text, role)

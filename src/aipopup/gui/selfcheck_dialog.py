@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from aipopup.app import selfcheck
+from aipopup.gui.i18n import tr
 from aipopup.gui.worker import BackgroundRunner
 
 
@@ -25,12 +26,12 @@ class SelfCheckDialog(QDialog):
     def __init__(self, runner: BackgroundRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("selfCheckDialog")
-        self.setWindowTitle("AI Popup self-check")
+        self.setWindowTitle(tr("AI Popup self-check"))
         self.resize(640, 360)
         self.runner = runner
         self.report: selfcheck.Report | None = None
         layout = QVBoxLayout(self)
-        self.status = QLabel("Checking that everything loads and works…", self)
+        self.status = QLabel(tr("Checking that everything loads and works…"), self)
         self.status.setObjectName("selfCheckStatus")
         layout.addWidget(self.status)
         self.busy = QProgressBar(self)
@@ -42,7 +43,7 @@ class SelfCheckDialog(QDialog):
         self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout.addWidget(self.output, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        self.copy_button = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button = buttons.addButton(tr("Copy"), QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy)
         buttons.rejected.connect(self.reject)
@@ -56,15 +57,15 @@ class SelfCheckDialog(QDialog):
         self.report = report
         self.busy.hide()
         self.output.setPlainText(report.text())
-        self.status.setText("All checks passed." if report.ok else
-                            "Some checks failed: copy the report below into a bug report.")
+        self.status.setText(tr("All checks passed.") if report.ok else
+                            tr("Some checks failed: copy the report below into a bug report."))
         self.copy_button.setEnabled(True)
         self.finished_check.emit(report)
 
     def _failed(self, exc: Exception) -> None:
         # collect() catches each check's errors; this is the harness itself failing.
         self.busy.hide()
-        self.status.setText(f"The self-check could not run: {exc}")
+        self.status.setText(tr("The self-check could not run: {error}").format(error=exc))
         self.copy_button.setEnabled(True)
 
     def copy(self) -> None:

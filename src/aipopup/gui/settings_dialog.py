@@ -24,6 +24,7 @@ from aipopup.core.errors import ParamError
 from aipopup.core.params import Value
 from aipopup.core.settings import SCHEMA, Settings
 from aipopup.gui.forms import ERROR_STYLE, ParamForm
+from aipopup.gui.i18n import tr
 from aipopup.gui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ RESTART_NEEDED = frozenset({"language"})
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(tr("Settings"))
         self.setObjectName("settingsDialog")
         self.settings = settings
         self.form = ParamForm(SCHEMA, settings.snapshot(), self)
@@ -83,10 +84,10 @@ class SettingsDialog(QDialog):
             self.settings.save()
         except OSError as exc:
             log.warning("could not save settings: %s", exc)
-            self._say(f"Applied, but could not be saved: {exc}", error=True)
+            self._say(tr("Applied, but could not be saved: {error}").format(error=exc), error=True)
             return False
         if RESTART_NEEDED & set(changed):
-            self._say("The language changes the next time AI Popup starts.", error=False)
+            self._say(tr("The language changes the next time AI Popup starts."), error=False)
         else:
             self.status.hide()
         return True

@@ -11,7 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from aipopup.core.task import State
-from aipopup.gui.task_model import TaskTableModel, format_bytes, format_duration
+from aipopup.gui.i18n import tr
+from aipopup.gui.task_model import TaskTableModel, format_bytes, format_duration, state_name
 from aipopup.gui.throughput_chart import ThroughputChart
 
 WINDOW_S = 10.0  # throughput is averaged over this many seconds
@@ -58,12 +59,13 @@ class StatusBar(QStatusBar):
         per_second_now = float(self._tick_finished)
         self._tick_finished = 0
         counts = self.model.counts()
-        shown = [f"{counts[s]} {s.value}" for s in State if counts[s]]
-        self.counts_label.setText(", ".join(shown) if shown else "No tasks")
+        shown = [f"{counts[s]} {state_name(s).lower()}" for s in State if counts[s]]
+        self.counts_label.setText(", ".join(shown) if shown else tr("No tasks"))
         rate = self.throughput()
         self.rate_label.setText(f"{rate:.1f}/s" if rate else "")
         remaining = sum(counts[s] for s in (State.QUEUED, State.WAITING, State.RUNNING))
-        self.eta_label.setText(f"ETA {format_duration(remaining / rate)}" if rate and remaining else "")
+        self.eta_label.setText(tr("ETA {time}").format(time=format_duration(remaining / rate))
+                               if rate and remaining else "")
         self.chart.add_sample(per_second_now)
         cpu = self._process.cpu_percent(None)
         rss = self._process.memory_info().rss

@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor
 
 from aipopup.core.task import State, Task
 from aipopup.gui.bridge import Update
+from aipopup.gui.i18n import N_, tr
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -49,9 +50,12 @@ class Column(IntEnum):
     OUTPUT = 7
 
 
-HEADERS = {Column.NAME: "Input", Column.STATUS: "Status", Column.PROGRESS: "Progress",
-           Column.FACES: "Faces", Column.SIZE: "Size", Column.ELAPSED: "Elapsed", Column.ETA: "ETA",
-           Column.OUTPUT: "Output"}
+HEADERS = {Column.NAME: N_("Input"), Column.STATUS: N_("Status"), Column.PROGRESS: N_("Progress"),
+           Column.FACES: N_("Faces"), Column.SIZE: N_("Size"), Column.ELAPSED: N_("Elapsed"),
+           Column.ETA: N_("ETA"), Column.OUTPUT: N_("Output")}
+STATE_NAMES = {State.QUEUED: N_("Queued"), State.WAITING: N_("Waiting"), State.RUNNING: N_("Running"),
+               State.PAUSED: N_("Paused"), State.SUCCEEDED: N_("Succeeded"), State.FAILED: N_("Failed"),
+               State.CANCELLED: N_("Cancelled"), State.SKIPPED: N_("Skipped")}
 # Every insert makes the view re-lay out and repaint everything it shows (and each painted cell
 # is several Python calls), so a batch goes in at once; 10,000 rows take ~7 ms to insert. Only
 # batches beyond this size are spread over turns of the event loop.
@@ -59,6 +63,11 @@ INSERT_CHUNK = 20_000
 _LIVE_COLUMNS = (Column.PROGRESS, Column.ELAPSED, Column.ETA)
 _STATE_COLOURS = {State.FAILED: QColor(200, 40, 40), State.SUCCEEDED: QColor(30, 130, 60),
                   State.CANCELLED: QColor(120, 120, 120), State.SKIPPED: QColor(120, 120, 120)}
+
+
+def state_name(state: State) -> str:
+    """A state as people read it (capitalised, translated); the enum value stays the identifier."""
+    return tr(STATE_NAMES[state])  # i18n: STATE_NAMES are marked with N_
 
 
 def short_name(text: str) -> str:
@@ -277,7 +286,7 @@ class TaskTableModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
                 and 0 <= section < len(Column):
-            return HEADERS[Column(section)]
+            return tr(HEADERS[Column(section)])  # i18n: HEADERS are marked with N_
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -320,9 +329,11 @@ class TaskTableModel(QAbstractTableModel):
     def _text(task: Task, column: Column) -> str:
         now = time.time()
         if column is Column.NAME:
-            return short_name(task.input) if task.input else f"(from {', '.join(task.depends_on)})"
+            if task.input:
+                return short_name(task.input)
+            return tr("(from {tasks})").format(tasks=", ".join(task.depends_on))
         if column is Column.STATUS:
-            return task.state.value.capitalize()
+            return state_name(task.state)
         if column is Column.PROGRESS:
             return f"{task.progress * 100:.0f} %"
         if column is Column.FACES:

@@ -8,6 +8,8 @@ from PySide6.QtCore import QPointF, QSize, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from aipopup.gui.i18n import tr
+
 SAMPLES = 60
 
 
@@ -16,7 +18,7 @@ class ThroughputChart(QWidget):
         super().__init__(parent)
         self.samples: deque[float] = deque([0.0] * SAMPLES, maxlen=SAMPLES)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Tasks finished per second, last minute")
+        self.setToolTip(tr("Tasks finished per second, last minute"))
 
     def sizeHint(self) -> QSize:
         return QSize(120, 22)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from aipopup.core.scheduler import Scheduler
 from aipopup.core.settings import Settings
 from aipopup.core.task import State
+from aipopup.gui.i18n import tr
 from aipopup.gui.worker import BackgroundRunner
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def summarize(scheduler: Scheduler) -> list[BatchSummary]:
     for batch in scheduler.batches():
         counts = scheduler.counts(batch.id)
         out.append(BatchSummary(
-            batch.id, batch.title or f"Batch {batch.id}", batch.output_dir, sum(counts.values()),
+            batch.id, batch.title or tr("Batch {id}").format(id=batch.id), batch.output_dir,
+            sum(counts.values()),
             counts[State.SUCCEEDED], counts[State.FAILED],
             counts[State.CANCELLED] + counts[State.SKIPPED], counts[State.RUNNING],
             counts[State.PAUSED]))
@@ -91,13 +93,16 @@ def summarize(scheduler: Scheduler) -> list[BatchSummary]:
 def tooltip_text(summaries: list[BatchSummary]) -> str:
     active = [s for s in summaries if not s.done]
     if not active:
-        return "AI Popup — idle"
+        return tr("AI Popup — idle")
     total = sum(s.total for s in active)
     finished = sum(s.finished for s in active)
     running = sum(s.running for s in active)
     percent = int(100 * finished / total) if total else 100
-    return (f"AI Popup — {finished:,} of {total:,} done ({percent}%)\n"
-            f"{running} running in {len(active)} batch{'es' if len(active) != 1 else ''}")
+    done = tr("AI Popup — {finished} of {total} done ({percent}%)").format(
+        finished=f"{finished:,}", total=f"{total:,}", percent=percent)
+    batches = (tr("{running} running in {n} batch") if len(active) == 1
+               else tr("{running} running in {n} batches")).format(running=running, n=len(active))
+    return f"{done}\n{batches}"
 
 
 class FinishWatcher:
@@ -121,10 +126,11 @@ class FinishWatcher:
 def notification_text(summary: BatchSummary) -> tuple[str, str, bool]:
     """Title, message and whether it is a failure."""
     if summary.failed:
-        return (f"{summary.title}: {summary.failed} failed",
-                f"{summary.succeeded} of {summary.total} succeeded; "
-                f"{summary.failed} failed. Open AI Popup for the errors.", True)
-    return (f"{summary.title} finished", f"All {summary.succeeded} done.", False)
+        return (tr("{title}: {n} failed").format(title=summary.title, n=summary.failed),
+                tr("{succeeded} of {total} succeeded; {failed} failed. Open AI Popup for the errors.").format(
+                    succeeded=summary.succeeded, total=summary.total, failed=summary.failed), True)
+    return (tr("{title} finished").format(title=summary.title),
+            tr("All {n} done.").format(n=summary.succeeded), False)
 
 
 class BatchRow(QWidget):
@@ -153,8 +159,8 @@ class BatchRow(QWidget):
     def show_summary(self, summary: BatchSummary) -> None:
         self.summary = summary
         self.title.setText(summary.title)
-        extra = f", {summary.failed} failed" if summary.failed else ""
-        extra += ", paused" if summary.paused and not summary.running else ""
+        extra = tr(", {n} failed").format(n=summary.failed) if summary.failed else ""
+        extra += tr(", paused") if summary.paused and not summary.running else ""
         self.count.setText(f"{summary.finished:,}/{summary.total:,}{extra}")
         self.bar.setValue(int(summary.fraction * 1000))
         self.setToolTip(summary.output_dir)
@@ -182,17 +188,17 @@ class TrayPopup(QFrame):
         self.open_folder = open_folder
         self.default_output = default_output
         self.summaries: list[BatchSummary] = []
-        self.header = QLabel("Nothing running", self)
+        self.header = QLabel(tr("Nothing running"), self)
         self.header.setObjectName("popupHeader")
         self.rows_box = QVBoxLayout()
         self.rows_box.setSpacing(4)
         self.rows: list[BatchRow] = []
-        self.drop_hint = QLabel("Drop files here to queue them with the last job", self)
+        self.drop_hint = QLabel(tr("Drop files here to queue them with the last job"), self)
         self.drop_hint.setObjectName("dropHint")
         self.drop_hint.setEnabled(False)
-        self.pause_button = QPushButton("Pause all", self)
-        self.resume_button = QPushButton("Resume all", self)
-        self.folder_button = QPushButton("Open output folder", self)
+        self.pause_button = QPushButton(tr("Pause all"), self)
+        self.resume_button = QPushButton(tr("Resume all"), self)
+        self.folder_button = QPushButton(tr("Open output folder"), self)
         self.pause_button.clicked.connect(lambda: self._control(Scheduler.pause_all))
         self.resume_button.clicked.connect(lambda: self._control(Scheduler.resume_all))
         self.folder_button.clicked.connect(self.open_output_folder)
@@ -226,8 +232,10 @@ class TrayPopup(QFrame):
             row.hide()
             row.summary = None
         running = sum(s.running for s in active)
-        self.header.setText(f"{len(active)} batch{'es' if len(active) != 1 else ''} in progress, "
-                            f"{running} running" if active else "Nothing running")
+        in_progress = (tr("{n} batch in progress, {running} running") if len(active) == 1
+                       else tr("{n} batches in progress, {running} running"))
+        self.header.setText(in_progress.format(n=len(active), running=running) if active
+                            else tr("Nothing running"))
         self.pause_button.setEnabled(bool(active))
         self.resume_button.setEnabled(any(s.paused for s in active) or bool(active))
         self.folder_button.setEnabled(bool(self.output_folder()))
@@ -346,10 +354,10 @@ class TrayController(QObject):
     def _build_icon(self) -> None:
         self.icon = QSystemTrayIcon(progress_icon(None), self)
         self.menu = QMenu()
-        show = QAction("Show AI Popup", self.menu)
-        pause = QAction("Pause all", self.menu)
-        resume = QAction("Resume all", self.menu)
-        quit_ = QAction("Quit", self.menu)
+        show = QAction(tr("Show AI Popup"), self.menu)
+        pause = QAction(tr("Pause all"), self.menu)
+        resume = QAction(tr("Resume all"), self.menu)
+        quit_ = QAction(tr("Quit"), self.menu)
         show.triggered.connect(self.showWindowRequested)
         pause.triggered.connect(self.popup.pause_button.click)
         resume.triggered.connect(self.popup.resume_button.click)
