@@ -45,6 +45,7 @@ from aipopup.gui.details_pane import DetailsPane
 from aipopup.gui.drop_inputs import inputs_from_mime, links_in
 from aipopup.gui.drop_zone import DropZone
 from aipopup.gui.help_menu import install_help_menu
+from aipopup.gui.i18n import N_, tr
 from aipopup.gui.progress_delegate import ProgressDelegate
 from aipopup.gui.status_bar import StatusBar
 from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
@@ -54,14 +55,14 @@ from aipopup.gui.worker import BackgroundRunner
 log = logging.getLogger(__name__)
 
 STATUS_FILTERS: list[tuple[str, frozenset[State]]] = [
-    ("All tasks", frozenset()),
-    ("Active", frozenset({State.QUEUED, State.WAITING, State.RUNNING, State.PAUSED})),
-    ("Running", frozenset({State.RUNNING})),
-    ("Queued", frozenset({State.QUEUED, State.WAITING})),
-    ("Paused", frozenset({State.PAUSED})),
-    ("Failed", frozenset({State.FAILED})),
-    ("Succeeded", frozenset({State.SUCCEEDED})),
-    ("Cancelled or skipped", frozenset({State.CANCELLED, State.SKIPPED})),
+    (N_("All tasks"), frozenset()),
+    (N_("Active"), frozenset({State.QUEUED, State.WAITING, State.RUNNING, State.PAUSED})),
+    (N_("Running"), frozenset({State.RUNNING})),
+    (N_("Queued"), frozenset({State.QUEUED, State.WAITING})),
+    (N_("Paused"), frozenset({State.PAUSED})),
+    (N_("Failed"), frozenset({State.FAILED})),
+    (N_("Succeeded"), frozenset({State.SUCCEEDED})),
+    (N_("Cancelled or skipped"), frozenset({State.CANCELLED, State.SKIPPED})),
 ]
 
 
@@ -74,7 +75,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("AI Popup")
+        self.setWindowTitle(tr("AI Popup"))
         self.setObjectName("mainWindow")
         self.resize(1100, 680)
         self.setAcceptDrops(True)
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Main", self)
+        toolbar = QToolBar(tr("Main"), self)
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -147,10 +148,10 @@ class MainWindow(QMainWindow):
         self.status_filter = QComboBox(self)
         self.status_filter.setObjectName("statusFilter")
         for label, _states in STATUS_FILTERS:
-            self.status_filter.addItem(label)
+            self.status_filter.addItem(tr(label))  # i18n: STATUS_FILTERS are marked with N_
         self.search = QLineEdit(self)
         self.search.setObjectName("search")
-        self.search.setPlaceholderText("Search file names…")
+        self.search.setPlaceholderText(tr("Search file names…"))
         self.search.setClearButtonEnabled(True)
         self.status_filter.currentIndexChanged.connect(self._apply_filter)
         self.search.textChanged.connect(self._apply_filter)
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _control_failed(self, exc: Exception) -> None:
         log.error("engine control failed: %s", exc, exc_info=exc)
-        self.status.showMessage(f"Could not do that: {exc}", 8000)
+        self.status.showMessage(tr("Could not do that: {error}").format(error=exc), 8000)
 
     def clear_finished(self) -> None:
         finished = [t.id for t in self._tasks() if t.state in FINISHED]
@@ -252,19 +253,20 @@ class MainWindow(QMainWindow):
 
     # -- new batches -------------------------------------------------------------------------------
     def ask_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add files", "",
-                                                "Photos and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif "
-                                                "*.tiff *.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, tr("Add files"), "",
+                                                tr("Photos and videos ({patterns});;All files (*)").format(
+                                                    patterns="*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff "
+                                                             "*.mp4 *.mov *.mkv *.avi *.webm *.m4v"))
         if files:
             self.open_wizard(files)
 
     def ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder")
+        folder = QFileDialog.getExistingDirectory(self, tr("Add a folder"))
         if folder:
             self.open_wizard([folder])
 
     def ask_links(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "Add links", "One link per line:",
+        text, ok = QInputDialog.getMultiLineText(self, tr("Add links"), tr("One link per line:"),
                                                  QGuiApplication.clipboard().text())
         links = links_in(text) if ok else []
         if links:
@@ -293,26 +295,40 @@ class MainWindow(QMainWindow):
         if self.batch_wizard is wizard:
             self.batch_wizard = None
 
-    def submit(self, request: BatchRequest) -> None:
-        """Plan (walks folders) and queue on a worker; report back here."""
+    def submit(self, request: BatchRequest, *, after: Callable[[int], object] | None = None,
+               on_added: Callable[[int], object] | None = None) -> None:
+        """Plan (walks folders) and queue on a worker; report back here. ``after`` runs on the
+        worker once the batch is in the engine (a watch folder records its files there);
+        ``on_added`` runs here with the batch id."""
         scheduler = self.scheduler
         if scheduler is None:
-            self.planFailed.emit("The engine is still starting; try again in a moment.")
+            self.planFailed.emit(tr("The engine is still starting; try again in a moment."))
             return
 
         def work() -> int:
             batch, tasks = plan(request)
-            return scheduler.add_batch(batch, tasks).id
+            batch_id = scheduler.add_batch(batch, tasks).id
+            if after is not None:
+                try:
+                    after(batch_id)
+                except Exception:  # the batch is queued: that is what the caller hears
+                    log.exception("after queuing batch %d", batch_id)
+            return batch_id
 
-        self.runner.run(work, self._batch_added, self._plan_failed)
+        def added(batch_id: int) -> None:
+            self._batch_added(batch_id)
+            if on_added is not None:
+                on_added(batch_id)
+
+        self.runner.run(work, added, self._plan_failed)
 
     def _batch_added(self, batch_id: int) -> None:
-        self.status.showMessage(f"Batch {batch_id} queued.", 5000)
+        self.status.showMessage(tr("Batch {id} queued.").format(id=batch_id), 5000)
         self.batchAdded.emit(batch_id)
 
     def _plan_failed(self, exc: Exception) -> None:
         message = str(exc) or type(exc).__name__
-        self.status.showMessage(f"Could not queue the batch: {message}", 10000)
+        self.status.showMessage(tr("Could not queue the batch: {error}").format(error=message), 10000)
         self.planFailed.emit(message)
 
     # -- drag and drop -----------------------------------------------------------------------------
