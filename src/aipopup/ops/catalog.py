@@ -98,6 +98,10 @@ ANONYMIZE = register(Operation(
         Param("hold_frames", "int", 10, "Videos: frames a face stays masked after the detector loses it.",
               minimum=0, maximum=300, advanced=True),
         DETECTION_SIZE, MIN_FACE, THOROUGH, FACE_QUALITY,
+        # Set by the face review, per photo: part of the task's params, so journaled and hashed
+        # for skip-done like any option.
+        Param("boxes", "str", "", "Faces to mask as JSON [[x, y, w, h], ...] in the photo's pixels "
+              "(EXIF orientation applied) instead of detecting; empty: detect.", hidden=True),
     )),
     runner="aipopup.ops.faces.anonymize:run",
     accepts=FACE_EXTENSIONS,

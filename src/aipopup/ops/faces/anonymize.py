@@ -5,14 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aipopup.core.errors import TaskError
+from aipopup.core.errors import ParamError, TaskError
 from aipopup.core.operation import VIDEO_EXTENSIONS, TaskContext
 from aipopup.ops.faces import masks, pictures
-from aipopup.ops.faces.options import find_faces
+from aipopup.ops.faces.options import find_faces, given_boxes
 
 
 def run(ctx: TaskContext) -> dict[str, Any]:
+    try:
+        reviewed = given_boxes(ctx.params)
+    except ParamError as exc:
+        raise TaskError(f"The reviewed face boxes of this photo are damaged ({exc.message}).",
+                        "Review the photo again, or run it without a review.") from None
     if Path(ctx.input).suffix.lower() in VIDEO_EXTENSIONS:
+        if reviewed is not None:
+            raise TaskError("Reviewed face boxes apply to photos only, not to videos.")
         from aipopup.ops.faces.video import anonymize_video
 
         return anonymize_video(ctx)
@@ -21,7 +28,9 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     picture = pictures.load(ctx)
     ctx.progress(0.4, "decoded")
     ctx.check()
-    faces = find_faces(ctx, picture.bgr)
+    # A reviewed photo is masked exactly where the person said: detecting again could bring
+    # back a box they removed.
+    faces: list[Any] = find_faces(ctx, picture.bgr) if reviewed is None else list(reviewed)
     ctx.progress(0.6, f"{len(faces)} face(s) found")
     ctx.check()
     anonymize_pixels(ctx, picture, faces)
@@ -38,5 +47,6 @@ def anonymize_pixels(ctx: TaskContext, picture: pictures.Picture, faces: list[An
 
 
 def summary(picture: pictures.Picture, faces: list[Any]) -> dict[str, Any]:
+    """``faces``: detector faces (with ``.box``) or plain ``(x, y, w, h)`` boxes from a review."""
     return {"faces": len(faces), "width": picture.loaded.width, "height": picture.loaded.height,
-            "boxes": [[round(v) for v in f.box] for f in faces]}
+            "boxes": [[round(v) for v in (f.box if hasattr(f, "box") else f)] for f in faces]}
