@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aipopup.core import history
 from aipopup.core.atomic import remove_temps
 from aipopup.core.executor import Executor, ThreadExecutor
 from aipopup.core.journal import JOURNAL_NAME, Journal, ReplayReport, keep_backup, read_records
@@ -137,6 +138,7 @@ class Engine:
             self.executor = executor or ThreadExecutor()
             self.scheduler = Scheduler(self.executor, settings=self.settings, journal=self.journal,
                                        store=store, start_existing=start_existing)
+            self.scheduler.on_batch_finished = history.batch_recorder(state_dir)
         except BaseException:
             self.lock.release()
             raise

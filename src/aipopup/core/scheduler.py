@@ -9,6 +9,7 @@ and thread-safe; the GUI's bridge queues them for its own thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -81,6 +82,9 @@ class Scheduler:
         self._last_progress: dict[str, float] = {}
         self._logs: dict[str, deque[tuple[float, str, str]]] = {}
         self._finalizing: set[int] = set()
+        # Called once each time every task of a batch has finished, after its finalizer, on a
+        # worker thread (the engine keeps the batch's history with it).
+        self.on_batch_finished: Callable[[Batch, list[Task]], None] | None = None
         self._adding: set[int] = set()  # batches whose tasks are still being added
         self._stopping = False
         self._closed = False
@@ -401,6 +405,7 @@ class Scheduler:
         if task.state in (State.QUEUED, State.WAITING, State.PAUSED):
             self._set_state(task, State.CANCELLED, events, error="Cancelled.")
             self._settle_dependents(task, events)
+            self._maybe_finalize(task.batch_id, events)  # cancelling the last waiting task ends a batch
         elif task.state is State.RUNNING:
             self._tokens[task.id].cancel("cancel")
 
@@ -720,13 +725,32 @@ class Scheduler:
         events.append(Event("batch", batch_id=batch_id))
         batch = self.store.batches[batch_id]
         op = operation.get(batch.op)
-        if op.finalizer is None or batch_id in self._finalizing:
+        if (op.finalizer is None and self.on_batch_finished is None) or batch_id in self._finalizing:
             return
         self._finalizing.add(batch_id)
         snapshot = [t.copy() for t in tasks]
         self.executor.submit(lambda: self._finalize(batch, snapshot, op))
 
     def _finalize(self, batch: Batch, tasks: list[Task], op: operation.Operation) -> None:
+        message = ""
+        try:
+            if op.finalizer is not None:
+                message = self._run_finalizer(batch, tasks, op)
+            if self.on_batch_finished is not None:
+                with self._lock:
+                    finished = dataclasses.replace(batch, params=dict(batch.params),
+                                                   finalized=dict(batch.finalized))
+                self.on_batch_finished(finished, tasks)
+        except Exception:
+            log.exception("after batch %s finished", batch.id)
+        finally:
+            # Only now is the batch idle: a command that waits for it also waits for its history.
+            with self._lock:
+                self._finalizing.discard(batch.id)
+                self._changed.notify_all()
+        self._emit([Event("batch", batch_id=batch.id, message=message), Event("idle")])
+
+    def _run_finalizer(self, batch: Batch, tasks: list[Task], op: operation.Operation) -> str:
         try:
             function = op.finalize_function()
             result = function(batch, tasks, CancelToken()) if function else None
@@ -737,12 +761,10 @@ class Scheduler:
             log.exception("finalizing batch %s failed", batch.id)
             result, message = None, f"Internal error: {type(exc).__name__}: {exc}"
         with self._lock:
-            self._finalizing.discard(batch.id)
             fields = {"finalized": result or {}, "final_error": message}
             self._record({"t": "bupd", "id": batch.id, **fields})
             self.store.apply({"t": "bupd", "id": batch.id, **fields})
-            self._changed.notify_all()
-        self._emit([Event("batch", batch_id=batch.id, message=message), Event("idle")])
+        return message
 
     # -- state and journal -------------------------------------------------------------------------
     def _set_state(self, task: Task, state: State, events: list[Event], *, error: str | None = None,
