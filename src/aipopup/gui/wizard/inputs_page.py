@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from aipopup.core.operation import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from aipopup.gui.drop_inputs import links_in
+from aipopup.gui.i18n import tr
 from aipopup.gui.wizard.choices import Choices, Scan
 from aipopup.gui.wizard.scan import human_size, parse_extensions, scan_inputs
 from aipopup.gui.worker import BackgroundRunner
@@ -31,36 +32,36 @@ class InputsPage(QWizardPage):
         self.choices = choices
         self.runner = runner
         self._scan_request = 0
-        self.setTitle("What to process")
-        self.setSubTitle("Photos, videos, folders or links. Drop more onto this window at any time.")
+        self.setTitle(tr("What to process"))
+        self.setSubTitle(tr("Photos, videos, folders or links. Drop more onto this window at any time."))
         layout = QVBoxLayout(self)
         self.list = QListWidget(self)
         self.list.setObjectName("inputList")
         self.list.addItems(choices.inputs)
         layout.addWidget(self.list, 1)
         buttons = QHBoxLayout()
-        for text, slot in (("Add files…", self._add_files), ("Add folder…", self._add_folder),
-                           ("Add links…", self._add_links), ("Remove", self._remove_selected)):
+        for text, slot in ((tr("Add files…"), self._add_files), (tr("Add folder…"), self._add_folder),
+                           (tr("Add links…"), self._add_links), (tr("Remove"), self._remove_selected)):
             button = QPushButton(text, self)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.recursive = QCheckBox("Include sub-folders", self)
+        self.recursive = QCheckBox(tr("Include sub-folders"), self)
         self.recursive.setChecked(choices.recursive)
         self.recursive.toggled.connect(self.rescan)
         layout.addWidget(self.recursive)
         filter_row = QHBoxLayout()
-        filter_label = QLabel("Only these file types:", self)
+        filter_label = QLabel(tr("Only these file types:"), self)
         self.extensions = QLineEdit(self)
         self.extensions.setObjectName("extensionFilter")
-        self.extensions.setPlaceholderText("all photos and videos (e.g. jpg, png)")
+        self.extensions.setPlaceholderText(tr("all photos and videos (e.g. jpg, png)"))
         filter_label.setBuddy(self.extensions)
         self.extensions.textChanged.connect(self.rescan)
         filter_row.addWidget(filter_label)
         filter_row.addWidget(self.extensions, 1)
         layout.addLayout(filter_row)
-        self.summary = QLabel("Counting…", self)
+        self.summary = QLabel(tr("Counting…"), self)
         self.summary.setObjectName("inputSummary")
         layout.addWidget(self.summary)
         self.rescan()
@@ -102,7 +103,7 @@ class InputsPage(QWizardPage):
         request = self._scan_request
         inputs, recursive = list(self.choices.inputs), self.choices.recursive
         extensions = self.choices.extensions or MEDIA_EXTENSIONS
-        self.summary.setText("Counting…")
+        self.summary.setText(tr("Counting…"))
         self.completeChanged.emit()
         self.runner.run(lambda: scan_inputs(inputs, recursive=recursive, extensions=extensions),
                         lambda scan: self._scanned(request, scan), self._scan_failed)
@@ -111,14 +112,15 @@ class InputsPage(QWizardPage):
         if request != self._scan_request:
             return  # the list changed while this walk ran
         self.choices.scan = scan
-        parts = [f"{len(scan.files):,} file(s), {human_size(scan.total_bytes)}"]
+        parts = [tr("{n} file(s), {size}").format(n=f"{len(scan.files):,}",
+                                                  size=human_size(scan.total_bytes))]
         if scan.links:
-            parts.append(f"{scan.links:,} link(s)")
+            parts.append(tr("{n} link(s)").format(n=f"{scan.links:,}"))
         self.summary.setText(" · ".join(parts))
         self.completeChanged.emit()
 
     def _scan_failed(self, exc: Exception) -> None:
-        self.summary.setText(f"Could not read the inputs: {exc}")
+        self.summary.setText(tr("Could not read the inputs: {error}").format(error=exc))
 
     def isComplete(self) -> bool:
         scan = self.choices.scan

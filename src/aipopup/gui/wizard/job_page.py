@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWizardPage
 
 from aipopup.app.presets import Preset
 from aipopup.core import operation
+from aipopup.gui.forms import op_summary, op_title
+from aipopup.gui.i18n import tr
 from aipopup.gui.wizard.choices import Choices
 
 NO_PRESET = "(no preset)"
@@ -19,28 +21,29 @@ class JobPage(QWizardPage):
         self.choices = choices
         self.presets: list[Preset] = []
         self.chosen_preset: Preset | None = None
-        self.setTitle("What to do")
-        self.setSubTitle("Pick an operation, or a preset with options already set.")
+        self.setTitle(tr("What to do"))
+        self.setSubTitle(tr("Pick an operation, or a preset with options already set."))
         form = QFormLayout(self)
         self.preset_combo = QComboBox(self)
         self.preset_combo.setObjectName("presetCombo")
-        self.preset_combo.addItem(NO_PRESET, "")
-        form.addRow("&Preset:", self.preset_combo)
+        self.preset_combo.addItem(tr(NO_PRESET), "")
+        form.addRow(tr("&Preset:"), self.preset_combo)
         self.op_combo = QComboBox(self)
         self.op_combo.setObjectName("opCombo")
-        form.addRow("&Operation:", self.op_combo)
+        form.addRow(tr("&Operation:"), self.op_combo)
         self.then_combo = QComboBox(self)
         self.then_combo.setObjectName("thenCombo")
-        self.then_label = QLabel("&Then:", self)
+        self.then_label = QLabel(tr("&Then:"), self)
         self.then_label.setBuddy(self.then_combo)
         form.addRow(self.then_label, self.then_combo)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         form.addRow("", self.summary)
-        self.then_combo.addItem("(nothing)", "")
+        self.then_combo.addItem(tr("(nothing)"), "")
         for op in operation.all_operations():
             if not op.inputs_are_urls:
-                self.then_combo.addItem(f"then {op.title.lower()}", op.name)
+                then = tr("then {operation}").format(operation=op_title(op).lower())
+                self.then_combo.addItem(then, op.name)
         self.op_combo.currentIndexChanged.connect(self._op_changed)
         self.then_combo.currentIndexChanged.connect(self._store)
         self.preset_combo.currentIndexChanged.connect(self._preset_changed)
@@ -50,7 +53,7 @@ class JobPage(QWizardPage):
         current = self.preset_combo.currentData()
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
-        self.preset_combo.addItem(NO_PRESET, "")
+        self.preset_combo.addItem(tr(NO_PRESET), "")
         for preset in presets:
             self.preset_combo.addItem(preset.name, preset.name)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(current)))
@@ -66,8 +69,9 @@ class JobPage(QWizardPage):
         self.op_combo.clear()
         for op in operation.all_operations():
             if (op.inputs_are_urls and links) or (not op.inputs_are_urls and files):
-                self.op_combo.addItem(op.title, op.name)
-                self.op_combo.setItemData(self.op_combo.count() - 1, op.summary, Qt.ItemDataRole.ToolTipRole)
+                self.op_combo.addItem(op_title(op), op.name)
+                self.op_combo.setItemData(self.op_combo.count() - 1, op_summary(op),
+                                          Qt.ItemDataRole.ToolTipRole)
         self.op_combo.setCurrentIndex(max(0, self.op_combo.findData(current)))
         self.op_combo.blockSignals(False)
         self._op_changed()
@@ -93,7 +97,8 @@ class JobPage(QWizardPage):
             preset = self.chosen_preset
             index = self.op_combo.findData(preset.op)
             if index < 0:
-                self.summary.setText(f"The preset “{preset.name}” does not fit these inputs.")
+                self.summary.setText(
+                    tr("The preset “{name}” does not fit these inputs.").format(name=preset.name))
                 self.chosen_preset = None
                 return
             self.op_combo.setCurrentIndex(index)
@@ -118,7 +123,7 @@ class JobPage(QWizardPage):
         self.choices.op = op_name
         self.choices.then_op = str(self.then_combo.currentData() or "") or None
         if op_name:
-            self.summary.setText(operation.get(op_name).summary)
+            self.summary.setText(op_summary(operation.get(op_name)))
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 from aipopup.app.presets import Preset
 from aipopup.core import operation
 from aipopup.core.errors import ParamError
-from aipopup.gui.forms import ParamForm
+from aipopup.gui.forms import ParamForm, op_title
+from aipopup.gui.i18n import tr
 from aipopup.gui.wizard.choices import Choices
 from aipopup.gui.wizard.preview_job import PreviewResult, render
 from aipopup.gui.worker import BackgroundRunner
@@ -57,12 +58,12 @@ class OptionsPage(QWizardPage):
         self._running = False
         self._inflight = 0
         self.shown: PreviewResult | None = None
-        self.setTitle("Options")
-        self.setSubTitle("The preview shows the result on one of your photos.")
+        self.setTitle(tr("Options"))
+        self.setSubTitle(tr("The preview shows the result on one of your photos."))
         outer = QHBoxLayout(self)
         self.forms_box = QVBoxLayout()
         outer.addLayout(self.forms_box, 1)
-        preview_box = QGroupBox("Preview", self)
+        preview_box = QGroupBox(tr("Preview"), self)
         preview_layout = QVBoxLayout(preview_box)
         images = QHBoxLayout()
         self.before = QLabel(self)
@@ -77,7 +78,7 @@ class OptionsPage(QWizardPage):
         self.preview_status.setWordWrap(True)
         preview_layout.addWidget(self.preview_status)
         outer.addWidget(preview_box, 1)
-        self.save_button = QPushButton("Save as preset…", self)
+        self.save_button = QPushButton(tr("Save as preset…"), self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -98,10 +99,11 @@ class OptionsPage(QWizardPage):
         self._boxes = []
         self.then_form = None
         op = operation.get(self.choices.op)
-        self.form = self._add_form(op.schema, self.choices.params, op.title)
+        self.form = self._add_form(op.schema, self.choices.params, op_title(op))
         if self.choices.then_op:
             then = operation.get(self.choices.then_op)
-            self.then_form = self._add_form(then.schema, self.choices.then_params, f"Then: {then.title}")
+            title = tr("Then: {operation}").format(operation=op_title(then))
+            self.then_form = self._add_form(then.schema, self.choices.then_params, title)
         self.forms_box.removeWidget(self.save_button)
         self.forms_box.addWidget(self.save_button)
         self.save_button.clicked.connect(self._ask_preset_name, Qt.ConnectionType.UniqueConnection)
@@ -155,7 +157,7 @@ class OptionsPage(QWizardPage):
             return  # picked up when the running one ends
         source = self.preview_source()
         if source is None:
-            self.preview_status.setText("No preview: the inputs are links or videos.")
+            self.preview_status.setText(tr("No preview: the inputs are links or videos."))
             return
         if not self.isComplete():
             return
@@ -165,7 +167,7 @@ class OptionsPage(QWizardPage):
         folder = Path(self._folder.name)
         self._running = True
         self._inflight = request
-        self.preview_status.setText("Updating preview…")
+        self.preview_status.setText(tr("Updating preview…"))
         self.runner.run(lambda: render(request, source, op_name, params, settings, folder, PREVIEW_SIDE),
                         self._rendered, self._render_failed)
 
@@ -183,13 +185,13 @@ class OptionsPage(QWizardPage):
 
     def _render_failed(self, exc: Exception) -> None:
         self._running = False
-        self.preview_status.setText(f"No preview: {exc}")
+        self.preview_status.setText(tr("No preview: {error}").format(error=exc))
         if self._wanted != self._inflight:
             self._start_render()  # an edit made meanwhile may fix it
 
     # -- presets -----------------------------------------------------------------------------------
     def _ask_preset_name(self) -> None:
-        name, ok = QInputDialog.getText(self, "Save as preset", "Name of the preset:")
+        name, ok = QInputDialog.getText(self, tr("Save as preset"), tr("Name of the preset:"))
         if ok and name.strip():
             self.save_as_preset(name.strip())
 

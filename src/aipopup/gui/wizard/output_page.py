@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
 from aipopup.core import naming, operation
 from aipopup.core.task import OVERWRITE_POLICIES
 from aipopup.gui.forms import ERROR_STYLE
+from aipopup.gui.i18n import N_, tr
 from aipopup.gui.wizard.choices import Choices, is_link
 
 OVERWRITE_LABELS = {
-    "never": "Keep the existing file (skip)",
-    "rename": "Keep both (add a number)",
-    "always": "Replace the existing file",
+    "never": N_("Keep the existing file (skip)"),
+    "rename": N_("Keep both (add a number)"),
+    "always": N_("Replace the existing file"),
 }
 
 
@@ -33,28 +34,28 @@ class OutputPage(QWizardPage):
         super().__init__()
         self.choices = choices
         self._default_output = default_output
-        self.setTitle("Where the results go")
+        self.setTitle(tr("Where the results go"))
         form = QFormLayout(self)
         row = QHBoxLayout()
         self.folder = QLineEdit(self)
         self.folder.setObjectName("outputFolder")
-        browse = QPushButton("Browse…", self)
+        browse = QPushButton(tr("Browse…"), self)
         browse.clicked.connect(self._browse)
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
-        form.addRow("Output &folder:", row)
+        form.addRow(tr("Output &folder:"), row)
         self.template = QLineEdit(choices.name_template, self)
         self.template.setObjectName("nameTemplate")
-        self.template.setToolTip("Placeholders: " + " ".join("{" + p + "}" for p in naming.PLACEHOLDERS))
-        form.addRow("File &names:", self.template)
+        self.template.setToolTip(tr("Placeholders: ") + " ".join("{" + p + "}" for p in naming.PLACEHOLDERS))
+        form.addRow(tr("File &names:"), self.template)
         self.example = QLabel(self)
         self.example.setObjectName("nameExample")
         form.addRow("", self.example)
         self.overwrite = QComboBox(self)
         for policy in OVERWRITE_POLICIES:
-            self.overwrite.addItem(OVERWRITE_LABELS.get(policy, policy), policy)
+            self.overwrite.addItem(tr(OVERWRITE_LABELS.get(policy, policy)), policy)  # i18n: marked with N_
         self.overwrite.setCurrentIndex(max(0, self.overwrite.findData(choices.overwrite)))
-        form.addRow("If a file &exists:", self.overwrite)
+        form.addRow(tr("If a file &exists:"), self.overwrite)
         self.problem = QLabel(self)
         self.problem.setStyleSheet(ERROR_STYLE)
         self.problem.setWordWrap(True)
@@ -76,7 +77,7 @@ class OutputPage(QWizardPage):
         return str(Path.home() / "Downloads" / "AI Popup")
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder.text())
+        folder = QFileDialog.getExistingDirectory(self, tr("Output folder"), self.folder.text())
         if folder:
             self.folder.setText(folder)
 
@@ -92,14 +93,14 @@ class OutputPage(QWizardPage):
         self.choices.output_dir = self.folder.text().strip()
         self.choices.name_template = self.template.text()
         self.choices.overwrite = str(self.overwrite.currentData())
-        problem = "" if self.choices.output_dir else "Choose where the results go."
+        problem = "" if self.choices.output_dir else tr("Choose where the results go.")
         try:
             naming.check_template(self.choices.name_template)
         except naming.NameTemplateError as exc:
             problem = problem or str(exc)
             self.example.setText("")
         else:
-            self.example.setText(f"For example: {self.example_name()}")
+            self.example.setText(tr("For example: {name}").format(name=self.example_name()))
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
         self.completeChanged.emit()

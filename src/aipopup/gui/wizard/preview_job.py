@@ -17,6 +17,7 @@ from aipopup.core import operation
 from aipopup.core.cancel import CancelToken
 from aipopup.core.errors import TaskError
 from aipopup.core.task import Batch, Task
+from aipopup.gui.i18n import tr
 from aipopup.gui.preview import load_scaled
 
 PREVIEW_SOURCE_SIDE = 640  # detection and masks look right, and a run stays well under 300 ms
@@ -71,4 +72,4 @@ def render(request: int, source: str, op_name: str, params: Mapping[str, Any],
 
 def _describe(result: Mapping[str, Any]) -> str:
     faces = result.get("faces")
-    return f"{faces} face(s) found" if isinstance(faces, int) else ""
+    return tr("{n} face(s) found").format(n=faces) if isinstance(faces, int) else ""

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
 
 from aipopup.core import operation
 from aipopup.core.task import State, Task
-from aipopup.gui.forms import ERROR_STYLE
+from aipopup.gui.forms import ERROR_STYLE, op_title
+from aipopup.gui.i18n import tr
 from aipopup.gui.wizard.choices import Choices
 from aipopup.gui.wizard.scan import human_size
 from aipopup.gui.worker import BackgroundRunner
@@ -54,8 +55,8 @@ class ReviewPage(QWizardPage):
         self._engine_tasks = engine_tasks
         self._workers = workers
         self._request = 0
-        self.setTitle("Ready to start")
-        self.setButtonText(QWizard.WizardButton.FinishButton, "Start")
+        self.setTitle(tr("Ready to start"))
+        self.setButtonText(QWizard.WizardButton.FinishButton, tr("Start"))
         layout = QVBoxLayout(self)
         self.counts = QLabel(self)
         self.counts.setObjectName("reviewCounts")
@@ -74,10 +75,12 @@ class ReviewPage(QWizardPage):
         op = operation.get(self.choices.op)
         files = len(scan.files) if scan else 0
         links = scan.links if scan else 0
-        then = f", then {operation.get(self.choices.then_op).title.lower()}" if self.choices.then_op else ""
-        what = f"{links:,} link(s)" if op.inputs_are_urls else f"{files:,} file(s)"
-        self.counts.setText(f"{op.title}{then}: {what} → {self.choices.output_dir}")
-        self.estimate.setText("Estimating…")
+        then_op = operation.get(self.choices.then_op) if self.choices.then_op else None
+        then = tr(", then {operation}").format(operation=op_title(then_op).lower()) if then_op else ""
+        what = (tr("{n} link(s)").format(n=f"{links:,}") if op.inputs_are_urls
+                else tr("{n} file(s)").format(n=f"{files:,}"))
+        self.counts.setText(f"{op_title(op)}{then}: {what} → {self.choices.output_dir}")
+        self.estimate.setText(tr("Estimating…"))
         self.space.setText("")
         self._request += 1
         request, op_name, output = self._request, op.name, self.choices.output_dir
@@ -98,23 +101,26 @@ class ReviewPage(QWizardPage):
         urls = operation.get(self.choices.op).inputs_are_urls
         count = (scan.links if urls else len(scan.files)) if scan else 0
         total = count * review.seconds_per_input / max(1, self._workers())
-        basis = "measured on this computer" if review.measured else "a first guess"
-        self.estimate.setText(f"Estimated time: {_duration(total)} ({basis})")
+        basis = tr("measured on this computer") if review.measured else tr("a first guess")
+        self.estimate.setText(
+            tr("Estimated time: {time} ({basis})").format(time=_duration(total), basis=basis))
         needed = scan.total_bytes if scan else 0
         if review.free_bytes is None:
-            self.space.setText("Free space: unknown")
+            self.space.setText(tr("Free space: unknown"))
         elif review.free_bytes < needed:
             self.space.setStyleSheet(ERROR_STYLE)
-            self.space.setText(f"Only {human_size(review.free_bytes)} free on the output drive; "
-                               f"the inputs alone are {human_size(needed)}.")
+            self.space.setText(
+                tr("Only {free} free on the output drive; the inputs alone are {needed}.").format(
+                    free=human_size(review.free_bytes), needed=human_size(needed)))
         else:
             self.space.setStyleSheet("")
-            self.space.setText(f"Free space on the output drive: {human_size(review.free_bytes)}")
+            self.space.setText(
+                tr("Free space on the output drive: {free}").format(free=human_size(review.free_bytes)))
 
 
 def _duration(seconds: float) -> str:
     if seconds < 60:
-        return f"about {max(1, round(seconds))} s"
+        return tr("about {n} s").format(n=max(1, round(seconds)))
     if seconds < 3600:
-        return f"about {round(seconds / 60)} min"
-    return f"about {seconds / 3600:.1f} h"
+        return tr("about {n} min").format(n=round(seconds / 60))
+    return tr("about {n} h").format(n=f"{seconds / 3600:.1f}")

@@ -18,6 +18,7 @@ from aipopup.core.planner import BatchRequest
 from aipopup.core.task import Task
 from aipopup.gui import last_used
 from aipopup.gui.drop_inputs import inputs_from_mime
+from aipopup.gui.i18n import tr
 from aipopup.gui.last_used import LastUsed
 from aipopup.gui.wizard.choices import Choices
 from aipopup.gui.wizard.inputs_page import InputsPage
@@ -43,7 +44,7 @@ class BatchWizard(QWizard):
                  parent: QWidget | None = None) -> None:
         """``last``: the choices of the last batch run, preselected (and saved again on Start)."""
         super().__init__(parent)
-        self.setWindowTitle("New batch")
+        self.setWindowTitle(tr("New batch"))
         self.setObjectName("batchWizard")
         self.setAcceptDrops(True)
         self.resize(860, 560)
