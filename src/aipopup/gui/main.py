@@ -16,15 +16,17 @@ import sys
 import time
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from aipopup.app import paths
 from aipopup.core.engine import Engine
 from aipopup.core.settings import Settings, SettingsError
+from aipopup.gui import i18n
 from aipopup.gui.about_dialog import app_icon
 from aipopup.gui.app_services import AppServices, start_services
 from aipopup.gui.executor import QtExecutor
+from aipopup.gui.i18n import tr
 from aipopup.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,29 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("AI Popup")
     app.setWindowIcon(app_icon())
     return app
+
+
+# Qt's translators must outlive every widget; the application holds only a pointer to them.
+_qt_translators: list[QTranslator] = []
+
+
+def apply_language(app: QApplication, setting: str) -> str:
+    """Pick the interface language from the ``language`` setting ("system": the desktop's locale),
+    and install Qt's own translation of its standard strings (dialog buttons, file dialogs,
+    context menus) for it. Returns the language in force (English when a catalog is missing)."""
+    i18n.set_language(i18n.resolve(setting, QLocale.system().name()))
+    code = i18n.current_language()
+    while _qt_translators:
+        app.removeTranslator(_qt_translators.pop())
+    if code != i18n.ENGLISH:
+        translator = QTranslator(app)
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if translator.load(f"qtbase_{code}", folder):
+            app.installTranslator(translator)
+            _qt_translators.append(translator)
+        else:
+            log.warning("no Qt translation qtbase_%s in %s", code, folder)
+    return code
 
 
 def load_settings() -> Settings:
@@ -100,14 +125,15 @@ class Session:
             self.services.attach_engine(engine)  # tray, and the recovery prompt
         unfinished = engine.recovery.unfinished
         if unfinished and self.services is None:
-            self.window.status.showMessage(
-                f"{unfinished} unfinished tasks from your last session: Start all resumes them.")
+            self.window.status.showMessage(tr(
+                "{n} unfinished tasks from your last session: Start all resumes them.").format(n=unfinished))
         if self.inputs:
             self.window.open_wizard(self.inputs)
 
     def _engine_failed(self, exc: Exception) -> None:
         log.error("could not open the task journal: %s", exc, exc_info=exc)
-        QMessageBox.critical(self.window, "AI Popup", f"Could not open the task journal:\n{exc}")
+        QMessageBox.critical(self.window, tr("AI Popup"),
+                             tr("Could not open the task journal:\n{error}").format(error=exc))
         self.app.exit(1)
 
     def shutdown(self) -> None:
@@ -138,6 +164,7 @@ def run_gui(inputs: list[str], argv: list[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError:
         return 2
+    apply_language(app, str(settings.get("language") or "system"))
     services = start_services(app, list(inputs))
     if services is None:
         return 0  # the running instance took the inputs
