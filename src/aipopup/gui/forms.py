@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aipopup.app.presets import Preset
 from aipopup.core.errors import ParamError
 from aipopup.core.operation import Operation
 from aipopup.core.params import Param, Schema, Value
@@ -50,6 +51,11 @@ def op_title(op: Operation) -> str:
 
 def op_summary(op: Operation) -> str:
     return tr(op.summary)  # i18n: schema text
+
+
+def preset_name(preset: Preset) -> str:
+    """A built-in preset's name is ours to translate; a person's own preset keeps its name."""
+    return tr(preset.name) if preset.builtin else preset.name  # i18n: app.presets.BUILTINS
 
 
 def choice_text(param: Param, choice: str) -> str:

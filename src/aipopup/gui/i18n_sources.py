@@ -3,10 +3,11 @@
 
 Two sources: every literal passed to ``tr()`` or ``N_()`` in the package's own source (an AST walk,
 so nothing has to run), and the texts of the Qt-free schemas (the settings and every registered
-operation: labels, help texts, choice names, titles, summaries), which the GUI translates where it
-shows them. ``tr()`` of anything but a literal or a module-level string constant is reported as an
-error, since no walk can tell what it will be asked, unless its line carries an ``# i18n:``
-comment saying where the strings come from (and so where the walk finds them).
+operation: labels, help texts, choice names, titles, summaries) and the built-in presets' names,
+which the GUI translates where it shows them. ``tr()`` of anything but a literal or a
+module-level string constant is reported as an error, since no walk can tell what it will be
+asked, unless its line carries an ``# i18n:`` comment saying where the strings come from (and so
+where the walk finds them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aipopup.app.presets import BUILTINS
 from aipopup.core import operation
 from aipopup.core.params import Schema
 from aipopup.core.settings import SCHEMA
@@ -43,6 +45,8 @@ def collect(package: Path = PACKAGE) -> Sources:
     for path in sorted(package.rglob("*.py")):
         _walk_module(path, path.relative_to(package.parent).as_posix(), found)
     _schema_texts(SCHEMA, "settings", found)
+    for preset in BUILTINS:
+        found.add(preset.name, f"built-in preset {preset.name!r}")
     for op in operation.all_operations():
         found.add(op.title, f"operation {op.name}: title")
         found.add(op.summary, f"operation {op.name}: summary")

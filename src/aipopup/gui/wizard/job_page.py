@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWizardPage
 
 from aipopup.app.presets import Preset
 from aipopup.core import operation
-from aipopup.gui.forms import op_summary, op_title
+from aipopup.gui.forms import op_summary, op_title, preset_name
 from aipopup.gui.i18n import tr
 from aipopup.gui.wizard.choices import Choices
 
@@ -55,7 +55,7 @@ class JobPage(QWizardPage):
         self.preset_combo.clear()
         self.preset_combo.addItem(tr(NO_PRESET), "")
         for preset in presets:
-            self.preset_combo.addItem(preset.name, preset.name)
+            self.preset_combo.addItem(preset_name(preset), preset.name)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(current)))
         self.preset_combo.blockSignals(False)
 
@@ -98,7 +98,7 @@ class JobPage(QWizardPage):
             index = self.op_combo.findData(preset.op)
             if index < 0:
                 self.summary.setText(
-                    tr("The preset “{name}” does not fit these inputs.").format(name=preset.name))
+                    tr("The preset “{name}” does not fit these inputs.").format(name=preset_name(preset)))
                 self.chosen_preset = None
                 return
             self.op_combo.setCurrentIndex(index)
