@@ -62,6 +62,15 @@ SCHEMA = Schema((
           choices=("system", "en", "zh_CN")),
     Param("close_to_tray", "bool", True, "Closing the window keeps AI Popup running in the tray."),
     Param("notifications", "bool", True, "A notification when a batch finishes or fails."),
+    Param("clipboard_links", "bool", False,
+          "When the window comes to the front with links in the clipboard, offer to add them. "
+          "Off: the clipboard is never read.", label="Offer links from the clipboard"),
+    Param("when_done", "choice", "nothing", "What to do when the whole queue has finished.",
+          label="When the queue is done",
+          choices=("nothing", "open_folder", "run_command", "quit")),
+    Param("when_done_command", "str", "",
+          "Program and arguments run when the queue is done (no shell); {output} is the last "
+          "batch's output folder.", label="Command when done"),
 ))
 
 

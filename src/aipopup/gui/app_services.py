@@ -25,6 +25,8 @@ from aipopup.gui.settings_dialog import SettingsDialog
 from aipopup.gui.single_instance import InstanceServer, claim_or_forward
 from aipopup.gui.theme import apply_theme
 from aipopup.gui.tray import TrayController
+from aipopup.gui.watch_service import WatchService
+from aipopup.gui.when_done import WhenDone
 
 if TYPE_CHECKING:  # main_window may import this module; the type is all we need from it
     from aipopup.gui.main_window import MainWindow
@@ -45,6 +47,8 @@ class AppServices(QObject):
         self.tray: TrayController | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.recovery_dialog: RecoveryDialog | None = None
+        self.when_done: WhenDone | None = None
+        self.watch: WatchService | None = None
         self.quitting = False
         app.aboutToQuit.connect(self._about_to_quit)
 
@@ -112,6 +116,11 @@ class AppServices(QObject):
         self.recovery_dialog = offer_recovery(
             engine.scheduler, engine.recovery, self.native_crash,
             lambda fn: control.run(fn), window)
+        self.when_done = WhenDone(engine.scheduler, self.settings, window.bridge.updated,
+                                  runner=window.runner, parent=self)
+        self.when_done.quitRequested.connect(self.quit)
+        self.watch = WatchService(window, parent=self)
+        self.watch.start()
 
     def queue_with_last_job(self, files: list[str]) -> None:
         """Files dropped on the tray popup: the last batch's choices, or the wizard if none."""
@@ -129,9 +138,13 @@ class AppServices(QObject):
     # -- the end ---------------------------------------------------------------------------------
     def _about_to_quit(self) -> None:
         self.quitting = True
+        if self.watch is not None:  # before the window stops taking batches
+            self.watch.close()
 
     def shutdown(self) -> None:
         """After the event loop: release what outlives the window."""
+        if self.watch is not None:
+            self.watch.close()
         if self.tray is not None:
             self.tray.close()
             self.tray = None

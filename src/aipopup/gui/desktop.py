@@ -6,19 +6,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+Launcher = Callable[[list[str]], object]
 
-def open_path(path: str) -> None:
+
+def _spawn(argv: list[str]) -> object:
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def open_path(path: str, launch: Launcher | None = None) -> None:
+    """``launch`` gets the command line instead of it being started (tests: no file manager)."""
     target = Path(path)
     if not target.exists():
         raise FileNotFoundError(f"{path} does not exist (moved or deleted?)")
-    if sys.platform == "win32":
+    if sys.platform == "win32" and launch is None:
         os.startfile(target)  # type: ignore[attr-defined,unused-ignore]
-    elif sys.platform == "darwin":
-        subprocess.Popen(["open", str(target)])
-    else:
-        subprocess.Popen(["xdg-open", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return
+    opener = {"win32": "explorer", "darwin": "open"}.get(sys.platform, "xdg-open")
+    (launch or _spawn)([opener, str(target)])
 
 
 def show_in_folder(path: str) -> None:

@@ -41,6 +41,7 @@ from aipopup.core.task import FINISHED, State, Task
 from aipopup.gui import desktop, last_used
 from aipopup.gui.actions import TaskActions, WindowActions
 from aipopup.gui.bridge import EngineBridge, Update
+from aipopup.gui.clipboard_offer import ClipboardOffer
 from aipopup.gui.details_pane import DetailsPane
 from aipopup.gui.drop_inputs import inputs_from_mime, links_in
 from aipopup.gui.drop_zone import DropZone
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self._set_engine_actions_enabled(False)
         self._update_selection_actions()
         self.help_menu = install_help_menu(self, self.runner)
+        self.clipboard_offer = ClipboardOffer(self, settings, self.open_wizard)
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:

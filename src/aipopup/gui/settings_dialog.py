@@ -26,6 +26,7 @@ from aipopup.core.settings import SCHEMA, Settings
 from aipopup.gui.forms import ERROR_STYLE, ParamForm
 from aipopup.gui.i18n import tr
 from aipopup.gui.theme import apply_theme
+from aipopup.gui.watch_editor import WatchFoldersEditor
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class SettingsDialog(QDialog):
         self._set_valid(self.form.is_valid())
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
+        self.watch_folders = WatchFoldersEditor(self)
+        layout.addWidget(self.watch_folders)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.resize(520, 640)
@@ -72,6 +75,8 @@ class SettingsDialog(QDialog):
 
     def apply(self) -> bool:
         """Validate, apply live and save; on failure the dialog stays open and says why."""
+        if not self.watch_folders.save():
+            return False
         try:
             values: dict[str, Value] = self.form.values()
             changed = self.settings.update(values)
