@@ -45,7 +45,7 @@ def render(out: Path, theme: str, profile: Path) -> int:
     from aipopup.core.settings import Settings
     from aipopup.core.task import State
     from aipopup.gui.executor import QtExecutor
-    from aipopup.gui.main import create_app
+    from aipopup.gui.main import apply_language, create_app
     from aipopup.gui.main_window import MainWindow
     from aipopup.gui.recovery_dialog import RecoveryDialog, unfinished_tasks
     from aipopup.gui.settings_dialog import SettingsDialog
@@ -122,7 +122,21 @@ def render(out: Path, theme: str, profile: Path) -> int:
     wizard.next()  # the options page renders a preview of the first photo off-thread
     settle(lambda: not wizard.options_page.after.pixmap().isNull(), timeout=30)
     shot(wizard, "wizard-options")
-    wizard.close()
+    wizard.reject()
+    settle(lambda: window.batch_wizard is None)
+
+    # The same page in Simplified Chinese: widgets take their texts when built, so a new wizard.
+    apply_language(app, "zh_CN")
+    wizard = window.open_wizard([str(p) for p in inputs[:6]])
+    settle(lambda: wizard.inputs_page.isComplete(), timeout=20)
+    wizard.next()
+    wizard.job_page.select_op("anonymize")
+    wizard.next()
+    settle(lambda: not wizard.options_page.after.pixmap().isNull(), timeout=30)
+    shot(wizard, "wizard-zh_CN")
+    wizard.reject()
+    settle(lambda: window.batch_wizard is None)
+    apply_language(app, "en")
 
     settings_dialog = SettingsDialog(settings)
     settings_dialog.form.field("workers").line.setText("0")  # type: ignore[union-attr]
