@@ -56,7 +56,8 @@ class WatchFoldersEditor(QGroupBox):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(120)
+        self.table.setMinimumHeight(100)
+        self.table.setMaximumHeight(170)  # the settings form above needs the room more
         self.add_button = QPushButton(tr("Add…"), self)
         self.remove_button = QPushButton(tr("Remove"), self)
         self.add_button.setEnabled(False)  # until the preset names are in
