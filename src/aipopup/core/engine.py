@@ -4,7 +4,6 @@ compact, and hand back a running scheduler. Used by the command line, the GUI an
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from aipopup.core import history
 from aipopup.core.atomic import remove_temps
 from aipopup.core.executor import Executor, ThreadExecutor
+from aipopup.core.heap import bulk_allocation
 from aipopup.core.journal import JOURNAL_NAME, Journal, ReplayReport, keep_backup, read_records
 from aipopup.core.lockfile import StateLock
 from aipopup.core.scheduler import Scheduler
@@ -38,11 +38,7 @@ class Recovery:
 
 def replay(state_dir: Path) -> tuple[Store, ReplayReport]:
     """Rebuild the state without taking the lock (read-only views such as ``jobs list``)."""
-    # Replay allocates hundreds of thousands of containers and frees none: the cyclic collector
-    # would rescan the growing heap again and again for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with bulk_allocation():  # hundreds of thousands of containers, none freed
         report = read_records(state_dir / JOURNAL_NAME)
         store = Store()
         for record in report.records:
@@ -51,9 +47,6 @@ def replay(state_dir: Path) -> tuple[Store, ReplayReport]:
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("journal: a record could not be applied (%s): %r", exc, record)
         return store, report
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def current_boot() -> str:

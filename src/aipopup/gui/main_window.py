@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
     QMenu,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from aipopup.core.engine import Engine
+from aipopup.core.heap import bulk_allocation
 from aipopup.core.planner import BatchRequest, plan
 from aipopup.core.scheduler import Scheduler
 from aipopup.core.settings import Settings
@@ -47,9 +47,9 @@ from aipopup.gui.drop_inputs import inputs_from_mime, links_in
 from aipopup.gui.drop_zone import DropZone
 from aipopup.gui.help_menu import install_help_menu
 from aipopup.gui.i18n import N_, tr
-from aipopup.gui.progress_delegate import ProgressDelegate
 from aipopup.gui.status_bar import StatusBar
 from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
+from aipopup.gui.task_view import TaskTableView
 from aipopup.gui.wizard import BatchWizard
 from aipopup.gui.worker import BackgroundRunner
 
@@ -125,10 +125,8 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.drop_zone = DropZone(self)
-        self.table = QTableView(self)
+        self.table = TaskTableView(self.model, self.proxy, self)
         self.table.setObjectName("taskTable")
-        self.table.setModel(self.proxy)
-        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -308,8 +306,9 @@ class MainWindow(QMainWindow):
             return
 
         def work() -> int:
-            batch, tasks = plan(request)
-            batch_id = scheduler.add_batch(batch, tasks).id
+            with bulk_allocation():
+                batch, tasks = plan(request)
+                batch_id = scheduler.add_batch(batch, tasks).id
             if after is not None:
                 try:
                     after(batch_id)

@@ -303,7 +303,7 @@ class TaskTableModel(QAbstractTableModel):
             return None
         task = self._tasks[self._ids[row]]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(task, Column(column))
+            return self.cell_text(task, Column(column))
         if role == TASK_ID_ROLE:
             return task.id
         if role == SORT_ROLE:
@@ -319,14 +319,18 @@ class TaskTableModel(QAbstractTableModel):
                 return task.input if column == Column.NAME else output_of(task)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == Column.STATUS:
-            return _STATE_COLOURS.get(task.state)
+            return self.foreground(task, Column(column))
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
                 Column.FACES, Column.SIZE, Column.ELAPSED, Column.ETA):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     @staticmethod
-    def _text(task: Task, column: Column) -> str:
+    def foreground(task: Task, column: Column) -> QColor | None:
+        return _STATE_COLOURS.get(task.state) if column is Column.STATUS else None
+
+    @staticmethod
+    def cell_text(task: Task, column: Column) -> str:
         now = time.time()
         if column is Column.NAME:
             if task.input:
