@@ -20,7 +20,7 @@ from aipopup.core.cancel import CancelToken
 from aipopup.core.errors import Cancelled, TaskError, TransientError
 from aipopup.ops.download import client
 from aipopup.ops.download import folder as folder_module
-from aipopup.ops.download.client import TokenBucket
+from aipopup.ops.download.limiter import TokenBucket
 from httpserver import Fault, TestServer
 
 KIB = 1024

@@ -1,4 +1,5 @@
-"""The one HTTP client and the one speed limit that every download in the process shares.
+"""The one httpx client that every download in the process shares, for what plainhttp leaves
+to it: https, redirects, cookies, proxies, chunked and compressed bodies.
 
 A client per task would pay a TCP (and TLS) handshake per file, which decides the race on many
 small files; one shared client keeps connections alive between tasks. The scheduler bounds how
@@ -9,16 +10,18 @@ keep-alive connections, and bulk downloads are bound by exactly that.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from aipopup import __version__
-from aipopup.core.cancel import CancelToken
+from aipopup.core.errors import TaskError
+from aipopup.ops.download import plainhttp, sockets
+from aipopup.ops.download.responses import Answer, ConnectionFailed, Stalled, content_length, is_identity
 
 USER_AGENT = f"AIPopup/{__version__}"
 
@@ -100,65 +103,73 @@ class _SetCookieOnlyCookies(httpx.Cookies):
 
 
 def close_shared_client() -> None:
-    """For tests and shutdown: the next download creates a fresh client."""
+    """For tests and shutdown: the next download creates a fresh client and new connections."""
     global _client
+    plainhttp.close_all()
     with _lock:
         client, _client = _client, None
     if client is not None:
         client.close()
 
 
-class TokenBucket:
-    """A byte-rate limit shared by all downloads; a rate of None means unlimited.
-
-    Each caller takes what it needs and sleeps off any debt, so concurrent downloads split the
-    rate between them without a central scheduler; sleeps wake early on cancel.
-    """
-
-    def __init__(self, rate: float | None = None) -> None:
-        self._lock = threading.Lock()
-        self._rate: float | None = None
-        self._tokens = 0.0
-        self._stamp = time.monotonic()
-        self.set_rate(rate)
-
-    @property
-    def rate(self) -> float | None:
-        return self._rate
-
-    def set_rate(self, rate: float | None) -> None:
-        with self._lock:
-            if rate == self._rate:
-                return
-            self._rate = rate if rate and rate > 0 else None
-            self._tokens = self._burst()
-            self._stamp = time.monotonic()
-
-    def _burst(self) -> float:
-        # a quarter second of traffic: smooth enough, and a 1 MiB chunk never waits for ages
-        return max((self._rate or 0.0) / 4, 64 * 1024)
-
-    def consume(self, amount: int, token: CancelToken | None = None) -> None:
-        with self._lock:
-            if self._rate is None:
-                return
-            now = time.monotonic()
-            self._tokens = min(self._burst(), self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            self._tokens -= amount
-            debt = -self._tokens / self._rate if self._tokens < 0 else 0.0
-        if debt > 0:
-            if token is not None:
-                token.wait(debt)
-            else:
-                time.sleep(debt)
+def cookies_kept() -> bool:
+    client = _client
+    return client is not None and bool(client.cookies.jar)
 
 
-_limiter = TokenBucket()
+RAW_MIN = 8 * 1024 * 1024  # bodies this big are read straight from the socket (sockets.raw_body)
 
 
-def shared_limiter(settings: Mapping[str, Any]) -> TokenBucket:
-    """The process-wide limiter, set to the current ``speed_limit_kib`` setting."""
-    kib = settings.get("speed_limit_kib")
-    _limiter.set_rate(float(kib) * 1024 if kib else None)
-    return _limiter
+@contextlib.contextmanager
+def request(url: str, headers: dict[str, str], *, stall: float, connect_timeout: float,
+            aborter: sockets.Aborter) -> Iterator[Answer]:
+    """One GET through httpx, its errors told as the download's own."""
+    timeout = httpx.Timeout(stall, connect=connect_timeout, pool=None)
+    try:
+        with shared_client().stream("GET", url, headers=headers, timeout=timeout,
+                                    extensions={"trace": aborter.trace}) as response:
+            aborter.add(response.extensions.get("network_stream"))
+            # the socket is known now; httpcore would call the trace twice per body chunk
+            response.request.extensions.pop("trace", None)
+            head = parse_head(response)
+            yield Answer(response.status_code, response.reason_phrase, str(response.url), head,
+                         lambda limited: _chunks(response, head, stall, limited))
+    except httpx.TooManyRedirects:
+        raise TaskError("The server keeps redirecting (a redirect loop).",
+                        "The link is probably broken; open it in a browser to check.") from None
+    except httpx.UnsupportedProtocol as exc:
+        raise TaskError(f"The server redirected to a link that is not http or https ({exc}).",
+                        "Only http and https downloads are supported.") from None
+    except httpx.InvalidURL as exc:
+        raise TaskError(f"The link is not valid: {exc}.", "Check the link.") from None
+    except httpx.TimeoutException:
+        raise Stalled() from None
+    except httpx.TransportError as exc:
+        text = str(exc) or type(exc).__name__
+        raise ConnectionFailed(text[0].lower() + text[1:]) from None
+
+
+def _chunks(response: httpx.Response, head: dict[str, str], stall: float,
+            limited: bool) -> Iterator[bytes | memoryview]:
+    if not is_identity(head):
+        return response.iter_bytes()
+    length = content_length(head)
+    if not limited and length is not None and length >= RAW_MIN:
+        raw = sockets.raw_body(response, length, stall)
+        if raw is not None:
+            return raw
+    # no chunk size: httpx would hold received bytes back to fill one, and a dropped
+    # connection would lose them; what the transport reads is written at once
+    return response.iter_raw()
+
+
+def parse_head(response: httpx.Response) -> dict[str, str]:
+    """The headers once, as a plain dict (the first of repeated ones): httpx's Headers.get
+    scans and decodes every header on each call, a dozen times per download."""
+    head: dict[str, str] = {}
+    for name, value in response.headers.raw:
+        head.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return head
+
+
+plainhttp.cookies_kept = cookies_kept

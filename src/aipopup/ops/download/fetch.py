@@ -18,17 +18,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from aipopup.core.errors import Cancelled, TaskError, TransientError
 from aipopup.core.operation import TaskContext
-from aipopup.ops.download import names, responses, sockets
-from aipopup.ops.download.client import TokenBucket, shared_client, shared_limiter
+from aipopup.ops.download import names, plainhttp, responses, sockets
 from aipopup.ops.download.folder import Finished, FolderState, PartState, download_key, folder_state
+from aipopup.ops.download.limiter import TokenBucket, shared_limiter
+from aipopup.ops.download.responses import Answer, ConnectionFailed, Stalled
 
 MIB = 1024 * 1024
 PROGRESS_EVERY = 0.25  # seconds between progress reports of one task
-RAW_MIN = 8 * MIB  # bodies this big are read straight from the socket (see sockets.raw_body)
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -62,7 +60,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
             return _Transfer(ctx, folder, key, options, shared_limiter(ctx.settings)).run()
         finally:
             folder.end(key)
-    except OSError as exc:  # the network's errors arrive as httpx errors; these are the disk's
+    except OSError as exc:  # the network's errors arrive as Stalled / ConnectionFailed; these are the disk's
         where = exc.filename or ctx.output_dir
         raise TaskError(f"Cannot write {where}: {exc.strerror or exc}.",
                         "Check that the output folder exists, is writable and has free space.") from None
@@ -151,32 +149,24 @@ class _Transfer:
     def _fetch(self) -> tuple[str, str | None]:
         offset = self._resumable_offset()
         try:
-            with self._request(offset) as response:
-                self.head = responses.parse_head(response)
-                start = self._accept(response, offset)
+            with self._request(offset) as answer:
+                self.head = answer.head
+                start = self._accept(answer, offset)
                 self.resumed_from = start
                 total = self.state.total if self.state else None
                 if start and start == total:  # the part was already complete (416)
                     content_type = self.state.content_type if self.state else None
                 else:
-                    self._stream(response, start)
+                    self._stream(answer, start)
                     content_type = responses.media_type(self.head)
-                final_url = str(response.url)
-        except httpx.TooManyRedirects:
-            raise TaskError("The server keeps redirecting (a redirect loop).",
-                            "The link is probably broken; open it in a browser to check.") from None
-        except httpx.UnsupportedProtocol as exc:
-            raise TaskError(f"The server redirected to a link that is not http or https ({exc}).",
-                            "Only http and https downloads are supported.") from None
-        except httpx.InvalidURL as exc:
-            raise TaskError(f"The link is not valid: {exc}.", "Check the link.") from None
-        except httpx.TimeoutException:
+                final_url = answer.url
+        except Stalled:
             self._raise_if_cancelled()
             raise TransientError(f"No data from the server for {self.opt.stall_timeout:g} s.",
                                  "The download is retried and resumes where it stopped.") from None
-        except httpx.TransportError as exc:
+        except ConnectionFailed as exc:
             self._raise_if_cancelled()
-            raise TransientError(f"The connection failed: {_describe(exc)}.",
+            raise TransientError(f"The connection failed: {exc}.",
                                  "The download is retried and resumes where it stopped.") from None
         return final_url, content_type
 
@@ -201,24 +191,32 @@ class _Transfer:
         return size
 
     @contextlib.contextmanager
-    def _request(self, offset: int) -> Iterator[httpx.Response]:
+    def _request(self, offset: int) -> Iterator[Answer]:
         headers = {}
         if offset > 0 and self.state is not None:
             headers["Range"] = f"bytes={offset}-"
             if self.state.validator:
                 headers["If-Range"] = self.state.validator
         stall = self.opt.stall_timeout
-        timeout = httpx.Timeout(stall, connect=min(stall, 30.0), pool=None)
+        connect = min(stall, 30.0)
         self.ctx.check()
         aborter = sockets.Aborter(self.ctx.token.cancelled)
         unregister = self.ctx.token.on_cancel(aborter.abort)
         try:
-            with shared_client().stream("GET", self.opt.url, headers=headers, timeout=timeout,
-                                        extensions={"trace": aborter.trace}) as response:
-                aborter.add(response.extensions.get("network_stream"))
-                # the socket is known now; httpcore would call the trace twice per body chunk
-                response.request.extensions.pop("trace", None)
-                yield response
+            if plainhttp.usable(self.opt.url):
+                try:
+                    with plainhttp.get(self.opt.url, headers, stall=stall, connect_timeout=connect,
+                                       on_socket=aborter.add_socket) as answer:
+                        yield answer
+                    return
+                except plainhttp.Unsupported:
+                    pass  # nothing of the body was read: httpx asks again
+            # imported here: a run of plain http links never loads httpx (a tenth of a second)
+            from aipopup.ops.download import client
+
+            with client.request(self.opt.url, headers, stall=stall, connect_timeout=connect,
+                                aborter=aborter) as answer:
+                yield answer
         finally:
             unregister()
 
@@ -228,9 +226,9 @@ class _Transfer:
 
     # -- deciding what the response means ------------------------------------------------------
 
-    def _accept(self, response: httpx.Response, offset: int) -> int:
+    def _accept(self, answer: Answer, offset: int) -> int:
         """Check the answer before a byte is written; returns where the body starts in the file."""
-        status = response.status_code
+        status = answer.status
         if status == 416 and offset > 0 and self.state is not None:
             _, _, total = responses.content_range(self.head)
             if total == offset and self.state.total in (None, offset):
@@ -238,8 +236,8 @@ class _Transfer:
                 return offset
             self._restart_needed("the server refused to resume")
         if status not in (200, 206):
-            responses.raise_for_status(response)
-        if self._is_error_page(response):
+            responses.raise_for_status(answer)
+        if self._is_error_page():
             raise TaskError(
                 f"The server answered with a web page ({responses.media_type(self.head)}) instead of "
                 "the file; the partial download was kept.",
@@ -257,14 +255,14 @@ class _Transfer:
             if first != 0:
                 raise TransientError("The server sent only part of the file without being asked.",
                                      "The download is retried.")
-            self._begin(response, total)
+            self._begin(answer, total)
             return 0
         # 200: a fresh download, or a server that ignores Range / a file that changed since:
         # either way the whole file comes again, so what is on disk is dropped
-        self._begin(response, responses.content_length(self.head))
+        self._begin(answer, responses.content_length(self.head))
         return 0
 
-    def _is_error_page(self, response: httpx.Response) -> bool:
+    def _is_error_page(self) -> bool:
         if self.state is None or not self.folder.part_path(self.state.name).exists():
             return False  # nothing to protect; a web page asked for is a fine download
         got = responses.media_type(self.head)
@@ -277,14 +275,14 @@ class _Transfer:
         raise TransientError(f"Could not resume: {why}; starting over.",
                              "The download is retried from the beginning.")
 
-    def _begin(self, response: httpx.Response, total: int | None) -> None:
+    def _begin(self, answer: Answer, total: int | None) -> None:
         """A whole-file answer: pick the name (now that Content-Disposition is known) and
         record the start in the folder's log before the part exists."""
         self._check_size(total)
         if self.state is None:
             wanted = names.choose(override=self.opt.filename,
                                   disposition=self.head.get("content-disposition"),
-                                  url=str(response.url), content_type=responses.media_type(self.head))
+                                  url=answer.url, content_type=responses.media_type(self.head))
             name = self.folder.claim(self.key, wanted, replace_existing=self.opt.replace_existing)
         else:
             name = self.state.name
@@ -310,23 +308,13 @@ class _Transfer:
 
     # -- the body ------------------------------------------------------------------------------
 
-    def _stream(self, response: httpx.Response, start: int) -> None:
+    def _stream(self, answer: Answer, start: int) -> None:
         assert self.state is not None
         part = self.folder.part_path(self.state.name)
         total = self.state.total
         written = start
         limit = self.opt.max_bytes
-        chunks: Iterator[bytes | memoryview] | None = None
-        if not responses.is_identity(self.head):
-            chunks = response.iter_bytes()
-        else:
-            length = responses.content_length(self.head)
-            if self.limiter.rate is None and length is not None and length >= RAW_MIN:
-                chunks = sockets.raw_body(response, length, self.opt.stall_timeout)
-            if chunks is None:
-                # no chunk size: httpx would hold received bytes back to fill one, and a
-                # dropped connection would lose them; what the transport reads is written at once
-                chunks = response.iter_raw()
+        chunks = answer.body(self.limiter.rate is not None)
         fd = self._open_part(part, append=start > 0)
         try:
             last_report = time.monotonic()
@@ -391,7 +379,13 @@ class _Transfer:
                 raise TaskError(f"The file's sha256 is {digest}, not the expected {self.opt.sha256}; "
                                 "the download was removed.",
                                 "The server sent a different file; check the link and the checksum.")
-        self.ctx.commit(part, final)
+        # Not ctx.commit: its wait for the journal's "running" record lets recovery adopt a
+        # task's planned output, and a download has none (the name is only known now). What
+        # a kill leaves here is judged by the folder log instead (see folder.py), so the wait
+        # bought nothing and cost half of a small file's time (measured: 3.4 of 7 ms).
+        self.ctx.check()
+        os.replace(part, final)
+        self.ctx.outputs.append(str(final))
         self.folder.record_finished(Finished(self.key, name, size, digest, self.opt.url))
         return {"bytes": size, "fetched": self.fetched, "resumed_from": self.resumed_from,
                 "content_type": content_type, "sha256": digest, "url": final_url, "name": name,
@@ -404,11 +398,6 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[0].lower() + text[1:] if text else text
 
 
 def _file_sha256(path: Path, ctx: TaskContext) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-
-import httpx
 
 from aipopup.core.errors import TaskError, TransientError
 from aipopup.core.operation import IMAGE_EXTENSIONS
@@ -15,11 +15,30 @@ from aipopup.core.operation import IMAGE_EXTENSIONS
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
-def raise_for_status(response: httpx.Response) -> None:
-    status = response.status_code
-    reason = response.reason_phrase or "error"
+class Stalled(Exception):
+    """No data from the server for the stall timeout."""
+
+
+class ConnectionFailed(Exception):
+    """The connection could not be made, or broke; the message says how."""
+
+
+@dataclass
+class Answer:
+    """What a download reads from a server's answer, whichever client fetched it."""
+
+    status: int
+    reason: str
+    url: str  # after redirects
+    head: dict[str, str]  # lower-case names, the first of repeated headers
+    body: Callable[[bool], Iterator[bytes | memoryview]]  # (under a speed limit?) -> chunks
+
+
+def raise_for_status(answer: Answer) -> None:
+    status = answer.status
+    reason = answer.reason or "error"
     if status == 429 or status == 408 or status >= 500:
-        wait = retry_after(response.headers.get("retry-after"))  # rare: no need for the dict
+        wait = retry_after(answer.head.get("retry-after"))
         waited = f"; it asked to wait {wait:g} s" if wait is not None else ""
         raise TransientError(f"The server answered {status} {reason}{waited}.",
                              "The download is retried later.", retry_after=wait)
@@ -67,15 +86,6 @@ def is_identity(head: dict[str, str]) -> bool:
 
 def media_type(head: dict[str, str]) -> str:
     return head.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def parse_head(response: httpx.Response) -> dict[str, str]:
-    """The headers once, as a plain dict (the first of repeated ones): httpx's Headers.get
-    scans and decodes every header on each call, a dozen times per download."""
-    head: dict[str, str] = {}
-    for name, value in response.headers.raw:
-        head.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-    return head
 
 
 def is_image(name: str, content_type: str | None) -> bool:

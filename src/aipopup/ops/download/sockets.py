@@ -7,10 +7,11 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h11
-import httpx
+if TYPE_CHECKING:
+    import h11
+    import httpx
 
 RAW_BUFFER = 1024 * 1024
 
@@ -32,8 +33,10 @@ class Aborter:
 
     def add(self, stream: Any) -> None:
         sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
+        if isinstance(sock, socket.socket):
+            self.add_socket(sock)
+
+    def add_socket(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.append(sock)
             aborted = self._aborted
@@ -61,6 +64,8 @@ def raw_body(response: httpx.Response, length: int, stall: float) -> Iterator[by
     that Python work, not the network, is the limit (it costs more CPU than aria2c spends).
     The connection is closed afterwards, since h11 never saw the body end; for a file this
     size one more handshake is nothing."""
+    import h11  # imported with httpx already: only its callers pay for it
+
     try:
         stream: Any = response.stream
         connection = stream._stream._httpcore_stream._stream._connection
@@ -75,6 +80,9 @@ def raw_body(response: httpx.Response, length: int, stall: float) -> Iterator[by
 
 def _raw_chunks(state: h11.Connection, sock: socket.socket, length: int,
                 stall: float) -> Iterator[bytes | memoryview]:
+    import h11
+    import httpx
+
     got = 0
     while True:  # what h11 had already buffered with the headers
         event = state.next_event()
