@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -92,22 +93,27 @@ class Request:
 class TestServer:
     __test__ = False  # not a test class, despite the name
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: serve https with this server-side context (its certificate and key)."""
         self._lock = threading.Lock()
         self.resources: dict[str, Resource] = {}
         self.requests: list[Request] = []
         self.body_bytes_sent = 0
+        self.connections_opened = 0
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
+        self.scheme = "https" if tls is not None else "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="test-http-server", daemon=True)
 
     @property
     def base(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -137,6 +143,14 @@ class TestServer:
     def requests_for(self, path: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
+
+    def drop_idle_connections(self) -> None:
+        """Close every kept-alive connection, as a server does when they idle too long."""
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def start(self) -> TestServer:
         self._thread.start()
@@ -179,6 +193,7 @@ class TestServer:
         with self._lock:
             if add:
                 self._connections.add(conn)
+                self.connections_opened += 1
             else:
                 self._connections.discard(conn)
 

@@ -174,3 +174,38 @@ def test_transient_failures_are_retried_and_resumed_in_one_run(
     # what was still in the socket buffers, so offsets need not be multiples of 1 MB)
     offsets = [int(str(r).removeprefix("bytes=").rstrip("-")) for r in ranges[1:]]
     assert 0 < offsets[0] < offsets[1] <= 2_000_000
+
+
+def test_name_template_renames_downloads_but_not_a_lists_own_names(
+        http_server: TestServer, tmp_path: Path) -> None:
+    http_server.add("/pics/cat.jpg", b"cat", content_type="image/jpeg")
+    http_server.add("/pics/dog.jpg", b"dog", content_type="image/jpeg")
+    http_server.add("/pics/owl.jpg", b"owl", content_type="image/jpeg")
+    listing = tmp_path / "links.csv"
+    listing.write_text("url,filename\n" + "".join(
+        f"{http_server.url(p)},{name}\n" for p, name in
+        [("/pics/cat.jpg", ""), ("/pics/dog.jpg", ""), ("/pics/owl.jpg", "bird.jpg")]), encoding="utf-8")
+    out = tmp_path / "out"
+    done = aipopup(tmp_path, "run", "download", str(listing), "-o", str(out), "--json",
+                   "--name", "{n:03}-{stem}-{op}{ext}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".aipopup-downloads.jsonl", "001-cat-download.jpg", "002-dog-download.jpg", "bird.jpg"]
+    # the default template keeps the server's names: a download is not "cat_download.jpg"
+    other = tmp_path / "other"  # a state of its own: this one would skip cat.jpg as done
+    plain = aipopup(other, "run", "download", http_server.url("/pics/cat.jpg"), "-o",
+                    str(tmp_path / "plain"), "--json")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert (tmp_path / "plain" / "cat.jpg").read_bytes() == b"cat"
+
+
+def test_plain_http_downloads_never_load_httpx(http_server: TestServer, tmp_path: Path) -> None:
+    url = http_server.add("/a.bin", payload(10_000, 9))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "aipopup", "run", "download", url,
+                           "-o", str(tmp_path / "out"), "--json"],
+                          env=env_for(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "aipopup.ops.download.plainhttp" in imported  # the check below can see imports
+    assert {"httpx", "numpy", "cv2"} & imported == set()

@@ -642,3 +642,36 @@ def test_output_folder_deleted_between_downloads_is_made_again_with_its_log(
     # without the start line in the new log, the part would be a stranger's: "two (2).bin"
     assert result["resumed_from"] == kept
     assert listing(out) == [".aipopup-downloads.jsonl", "two.bin"]
+
+
+def test_plain_http_downloads_share_one_kept_alive_connection(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    client.close_shared_client()
+    bodies = {f"/many/{i}.bin": payload(30 * KIB + i, seed=100 + i) for i in range(12)}
+    for path, body in bodies.items():
+        fetch(http_server.add(path, body))
+    assert http_server.connections_opened == 1
+    assert all((out / path.rsplit("/", 1)[1]).read_bytes() == body for path, body in bodies.items())
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_without_a_failure(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    client.close_shared_client()
+    fetch(http_server.add("/first.bin", b"first"))
+    http_server.drop_idle_connections()  # as a server does with connections idle too long
+    fetch(http_server.add("/second.bin", payload(40 * KIB, seed=120)))
+    assert (out / "second.bin").read_bytes() == payload(40 * KIB, seed=120)
+    assert http_server.connections_opened == 2 and len(http_server.requests_for("/second.bin")) == 1
+
+
+def test_an_answer_the_plain_path_leaves_to_httpx_is_asked_once_more_there(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    client.close_shared_client()
+    url = http_server.add("/moved.bin", b"")
+    http_server.redirect("/moved.bin", "/target.bin")
+    http_server.add("/target.bin", b"where it went")
+    result, outputs = fetch(url)
+    assert result["url"].endswith("/target.bin") and Path(outputs[0]).read_bytes() == b"where it went"
+    # the plain path read the 302's head and stopped; httpx asked again and followed it
+    assert len(http_server.requests_for("/moved.bin")) == 2
+    assert len(http_server.requests_for("/target.bin")) == 1

@@ -133,6 +133,10 @@ class TaskContext:
     def overwrite(self) -> str:
         return self._batch.overwrite
 
+    @property
+    def name_template(self) -> str:
+        return self._batch.name_template
+
     def check(self) -> None:
         """Raise if the task was cancelled, paused or timed out; call between units of work."""
         self.token.check()

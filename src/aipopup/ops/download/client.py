@@ -11,6 +11,7 @@ keep-alive connections, and bulk downloads are bound by exactly that.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -145,8 +146,22 @@ def request(url: str, headers: dict[str, str], *, stall: float, connect_timeout:
     except httpx.TimeoutException:
         raise Stalled() from None
     except httpx.TransportError as exc:
+        if _untrusted(exc):
+            raise TaskError(f"The server's certificate is not trusted: {exc}.",
+                            "If it is your organisation's own server, point the SSL_CERT_FILE "
+                            "environment variable to its CA bundle (a PEM file).") from None
         text = str(exc) or type(exc).__name__
         raise ConnectionFailed(text[0].lower() + text[1:]) from None
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """A certificate that failed verification, however deep httpcore wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _chunks(response: httpx.Response, head: dict[str, str], stall: float,

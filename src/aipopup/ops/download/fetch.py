@@ -283,6 +283,8 @@ class _Transfer:
             wanted = names.choose(override=self.opt.filename,
                                   disposition=self.head.get("content-disposition"),
                                   url=answer.url, content_type=responses.media_type(self.head))
+            if self.opt.filename is None:  # a list's own file name is used as it is
+                wanted = names.templated(wanted, self.ctx.name_template, n=_task_number(self.ctx))
             name = self.folder.claim(self.key, wanted, replace_existing=self.opt.replace_existing)
         else:
             name = self.state.name
@@ -398,6 +400,12 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _task_number(ctx: TaskContext) -> int:
+    """{n} of a download's name: its place in the batch ("3.17" -> 17)."""
+    number = ctx.task_id.rpartition(".")[2]
+    return int(number) if number.isdigit() else 1
 
 
 def _file_sha256(path: Path, ctx: TaskContext) -> str:

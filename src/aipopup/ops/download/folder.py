@@ -213,6 +213,8 @@ class FolderState:
             self.path.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT
                                | getattr(os, "O_BINARY", 0), 0o644)
+            if os.name == "nt":
+                _hide(self.path / LOG_NAME)
         os.write(self._fd, line)
 
     def log_lost(self) -> None:
@@ -269,10 +271,21 @@ class FolderState:
         tmp.write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records),
                        encoding="utf-8")
         os.replace(tmp, path)
+        if os.name == "nt":
+            _hide(path)
 
     def _append_raw(self, data: bytes) -> None:
         with open(self.path / LOG_NAME, "ab") as fh:
             fh.write(data)
+
+
+def _hide(path: Path) -> None:
+    """A leading dot hides the log everywhere but on Windows, which wants an attribute."""
+    import ctypes
+
+    file_attribute_hidden = 0x2
+    windll: Any = getattr(ctypes, "windll")  # noqa: B009 - absent from ctypes off Windows
+    windll.kernel32.SetFileAttributesW(str(path), file_attribute_hidden)
 
 
 _lock = threading.RLock()

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from aipopup.core import naming
+from aipopup.core.task import DEFAULT_NAME_TEMPLATE
+
 FALLBACK_STEM = "download"
 MAX_NAME_BYTES = 200  # leaves room for " (NNN)" and ".part" under the usual 255-byte limit
 PART_SUFFIX = ".part"
@@ -149,6 +152,17 @@ def choose(*, override: str | None, disposition: str | None, url: str,
         # "https://host/photo/123" served as image/jpeg should be recognisable as an image
         name = _limit_length(name + extension_for(content_type))
     return name
+
+
+def templated(name: str, template: str, *, n: int) -> str:
+    """``name`` through the batch's name template ({stem} and {ext} are the name's, {n} the
+    download's place in the batch). The default template keeps the name as it came: a
+    download's name is its own, not "photo_download.jpg"."""
+    if template == DEFAULT_NAME_TEMPLATE:
+        return name
+    path = PurePosixPath(name)
+    stem, ext = (path.stem, path.suffix) if path.stem else (name, "")
+    return sanitize(naming.render(template, stem=stem, op="download", ext=ext, n=n)) or name
 
 
 def variants(name: str) -> Iterator[str]:

@@ -51,7 +51,7 @@ def usable(url: str) -> bool:
     if _proxied is None:
         import urllib.request  # 10 ms of imports (http.client, email) a run without proxy skips
 
-        _proxied = bool(urllib.request.getproxies())
+        _proxied = any(scheme != "no" for scheme in urllib.request.getproxies())  # "no": NO_PROXY
     return url.startswith("http://") and not _proxied and not cookies_kept()
 
 
