@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import Counter
 from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
@@ -215,16 +216,22 @@ class TaskTableModel(QAbstractTableModel):
         of the event loop."""
         if not self._backlog:
             return
-        chunk = list(itertools.islice(self._backlog.values(), INSERT_CHUNK))
-        for task in chunk:
-            del self._backlog[task.id]
+        if len(self._backlog) <= INSERT_CHUNK:
+            chunk, self._backlog = self._backlog, {}
+        else:
+            chunk = dict(itertools.islice(self._backlog.items(), INSERT_CHUNK))
+            for task_id in chunk:
+                del self._backlog[task_id]
+        # Bulk operations that run in C: a Python loop over thousands of rows here is stretched
+        # several times over by the engine's threads taking turns with the GIL.
         first = len(self._ids)
         self.beginInsertRows(QModelIndex(), first, first + len(chunk) - 1)
-        for offset, task in enumerate(chunk):
-            self._ids.append(task.id)
-            self._rows[task.id] = first + offset
-            self._tasks[task.id] = task
-            self._track(None, task)
+        self._ids.extend(chunk)
+        self._rows.update(zip(chunk, range(first, first + len(chunk)), strict=True))
+        self._tasks.update(chunk)
+        for state, count in Counter(task.state for task in chunk.values()).items():
+            self._counts[state] += count
+        self._running.update(task_id for task_id, task in chunk.items() if task.state is State.RUNNING)
         self.endInsertRows()
         if self._backlog:
             QTimer.singleShot(0, self, self._insert_some)
