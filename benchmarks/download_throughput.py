@@ -8,9 +8,11 @@ and makes every client look alike) and times, alternately and --repeat times eac
     aria2c -j16 -i LIST                     (small files)
     aria2c -x4 -s4 -j4 -i LIST              (big files)
 
-Prints seconds and MB/s (median and best) and the ratio. Every run's output is checked (count and
-bytes) so a failed download cannot pass for a fast one. Everything lives in a temporary folder
-under /tmp that is removed at the end; nothing but loopback is touched.
+Prints seconds and MB/s (median and best), the CPU seconds each tool used (user + system, median:
+steadier than wall time on a shared machine), the load average before the runs, and the ratio.
+Every run's output is checked (count and bytes) so a failed download cannot pass for a fast one.
+Everything lives in a temporary folder under /tmp that is removed at the end; nothing but
+loopback is touched.
 
     .venv/bin/python benchmarks/download_throughput.py [--repeat 3] [--small 1000] [--big 4]
         [--also durable_outputs=false]   (a third row: aipopup with that setting)
@@ -24,6 +26,7 @@ import functools
 import http.server
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -38,6 +41,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KB, MB = 1000, 1000 * 1000
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
 
 
 @dataclass
@@ -149,7 +163,7 @@ def check_output(folder: Path, fs: FileSet) -> None:
 
 
 def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int,
-                settings: dict[str, object] | None = None) -> float:
+                settings: dict[str, object] | None = None) -> Timing:
     out, state = work / f"out-aipopup-{fs.folder}-{n}", work / f"state-{fs.folder}-{n}"
     config = work / ("config-" + "-".join(f"{k}={v}" for k, v in sorted(settings.items()))
                      if settings else "config")
@@ -159,9 +173,9 @@ def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int,
     env = {**os.environ, "AIPOPUP_CONFIG_DIR": str(config), "AIPOPUP_LOG_DIR": str(work / "logs")}
     cmd = [sys.executable, "-m", "aipopup", "run", "download", str(listing), "-o", str(out),
            "--state-dir", str(state)]
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    elapsed = time.perf_counter() - started
+    elapsed = Timing(time.perf_counter() - started, _children_cpu() - cpu)
     if proc.returncode != 0:
         raise RuntimeError(f"aipopup exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     check_output(out, fs)
@@ -170,12 +184,12 @@ def run_aipopup(work: Path, listing: Path, fs: FileSet, n: int,
     return elapsed
 
 
-def run_aria2c(work: Path, listing: Path, fs: FileSet, n: int) -> float:
+def run_aria2c(work: Path, listing: Path, fs: FileSet, n: int) -> Timing:
     out = work / f"out-aria2c-{fs.folder}-{n}"
     cmd = ["aria2c", "-q", *fs.aria2_args, "-d", str(out), "-i", str(listing)]
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    elapsed = time.perf_counter() - started
+    elapsed = Timing(time.perf_counter() - started, _children_cpu() - cpu)
     if proc.returncode != 0:
         raise RuntimeError(f"aria2c exited {proc.returncode}: {proc.stdout[-2000:]}")
     check_output(out, fs)
@@ -214,11 +228,12 @@ def main() -> int:
             print(f"server: {name} on 127.0.0.1:{port}; {os.cpu_count()} CPUs; "
                   f"aria2c: {'yes' if aria2 else 'not installed (apt-get install aria2)'}")
             rows = []
+            load = os.getloadavg()
             for fs in sets:
                 listing = work / f"{fs.folder}.txt"
                 listing.write_text("".join(f"http://127.0.0.1:{port}/{fs.folder}/f{i:05d}.bin\n"
                                            for i in range(fs.count)))
-                times: dict[str, list[float]] = {"aipopup": [], "aria2c": []}
+                times: dict[str, list[Timing]] = {"aipopup": [], "aria2c": []}
                 extra = f"aipopup, {', '.join(args.also)}" if args.also else ""
                 for n in range(args.repeat):  # alternate, so a noisy moment hits both
                     times["aipopup"].append(run_aipopup(work, listing, fs, n))
@@ -232,16 +247,21 @@ def main() -> int:
                                  "aria2c": f"aria2c {' '.join(fs.aria2_args)}"}.get(tool, tool)
                         rows.append((fs, label, values))
                 if aria2:
-                    ratio = statistics.median(times["aria2c"]) / statistics.median(times["aipopup"])
+                    ratio = (statistics.median(t.wall for t in times["aria2c"])
+                             / statistics.median(t.wall for t in times["aipopup"]))
                     rows.append((fs, f"aipopup speed / aria2c speed (median): {ratio:.2f}x", []))
-        print(f"{'set':<16} {'tool':<34} {'median s':>9} {'best s':>8} {'MB/s':>8}  runs")
+        print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in load)}")
+        print(f"{'set':<16} {'tool':<34} {'median s':>9} {'best s':>8} {'MB/s':>8} {'cpu s':>6}  runs")
         for fs, label, values in rows:
             if not values:
                 print(f"{fs.label:<16} {label}")
                 continue
-            med, best = statistics.median(values), min(values)
-            runs = " ".join(f"{v:.2f}" for v in values)
-            print(f"{fs.label:<16} {label:<34} {med:>9.2f} {best:>8.2f} {fs.total / MB / med:>8.0f}  {runs}")
+            walls = [t.wall for t in values]
+            med, best = statistics.median(walls), min(walls)
+            cpu = statistics.median(t.cpu for t in values)
+            runs = " ".join(f"{v:.2f}" for v in walls)
+            print(f"{fs.label:<16} {label:<34} {med:>9.2f} {best:>8.2f} {fs.total / MB / med:>8.0f} "
+                  f"{cpu:>6.2f}  {runs}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
