@@ -1,6 +1,7 @@
 """Is the GUI thread free while the engine is flat out? The real main window (``aipopup.gui.main``)
-offscreen, 10,000 real convert tasks on small images made in a temp folder, every worker busy;
-a 10 ms QTimer heartbeat on the GUI thread measures how late each tick fires.
+offscreen with its services (tray, logging, single instance), 10,000 real convert tasks on small
+images made in a temp folder, every worker busy; a 10 ms QTimer heartbeat on the GUI thread
+measures how late each tick fires.
 
     python benchmarks/gui_responsiveness.py [--tasks 10000] [--workers N] [--seconds 60]
 
@@ -85,6 +86,7 @@ def run(tasks: int, workers: int, seconds: float) -> int:
     from aipopup.core.settings import Settings
     from aipopup.core.task import FINISHED
     from aipopup.gui import main as gui_main
+    from aipopup.gui.app_services import start_services
     from aipopup.gui.main import Session, create_app
 
     # what run_gui sets before its event loop (if it does), so the numbers are the app's own
@@ -94,7 +96,10 @@ def run(tasks: int, workers: int, seconds: float) -> int:
 
     app = create_app(["bench"])
     settings = Settings(values={"workers": workers})
-    session = Session(app, settings, [])
+    # the whole app as `aipopup` starts it: logging, crash hooks, single instance, tray, watch
+    services = start_services(app, [])
+    assert services is not None, "another AI Popup answered on this profile's socket"
+    session = Session(app, settings, [], services=services)
     session.start()
     window = session.window
 
@@ -156,6 +161,7 @@ def run(tasks: int, workers: int, seconds: float) -> int:
     engine = session.engine
     counts = engine.scheduler.counts(int(state["batch"])) if engine and state["batch"] else {}
     session.shutdown()
+    services.shutdown()
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ordered = sorted(late)
