@@ -24,6 +24,7 @@ class LastUsed:
     output_dir: str = ""
     recursive: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per operation
+    review_faces: bool = False  # anonymize: the face review page was asked for
 
 
 def _store() -> QSettings:
@@ -40,11 +41,13 @@ def load() -> LastUsed:
         return LastUsed()
     return LastUsed(op=str(data.get("op", "")), output_dir=str(data.get("output_dir", "")),
                     recursive=bool(data.get("recursive", True)),
+                    review_faces=bool(data.get("review_faces", False)),
                     params={k: v for k, v in data.get("params", {}).items() if isinstance(v, dict)})
 
 
 def save(last: LastUsed) -> None:
     store = _store()
     store.setValue(KEY, json.dumps({"op": last.op, "output_dir": last.output_dir,
-                                    "recursive": last.recursive, "params": last.params}))
+                                    "recursive": last.recursive, "params": last.params,
+                                    "review_faces": last.review_faces}))
     store.sync()

@@ -5,6 +5,7 @@ Only the GUI thread reads or writes it; background work gets copies of the value
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,9 @@ class Choices:
     overwrite: str = "never"
     # each operation's options from the last batch run, offered again when it is chosen
     remembered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    review_faces: bool = False  # anonymize: show the face review page before the summary
+    # the face review's boxes per photo shown, keyed by resolved path (as the planner keys inputs)
+    reviewed: dict[str, list[list[int]]] = field(default_factory=dict)
 
     def planned_inputs(self) -> list[str]:
         """With an extension filter the files found are named one by one (the planner filters
@@ -49,7 +53,12 @@ class Choices:
         return list(self.inputs)
 
     def request(self) -> BatchRequest:
+        # Reviewed boxes become the tasks' own parameters: journaled with them, so a crash
+        # before the render keeps the review.
+        reviewed = self.reviewed if self.review_faces and self.op == "anonymize" else {}
         return BatchRequest(op=self.op, inputs=self.planned_inputs(), output_dir=self.output_dir,
                             params=dict(self.params), recursive=self.recursive,
                             name_template=self.name_template, overwrite=self.overwrite,
-                            then_op=self.then_op, then_params=dict(self.then_params))
+                            then_op=self.then_op, then_params=dict(self.then_params),
+                            per_input_params={path: {"boxes": json.dumps(boxes)}
+                                              for path, boxes in reviewed.items()})

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -79,6 +80,11 @@ class OptionsPage(QWizardPage):
         preview_layout.addWidget(self.preview_status)
         outer.addWidget(preview_box, 1)
         self.save_button = QPushButton(tr("Save as preset…"), self)
+        self.review_faces = QCheckBox(tr("Review faces before rendering"), self)
+        self.review_faces.setObjectName("reviewFaces")
+        self.review_faces.setToolTip(tr("Show the faces found in each photo, to remove false ones "
+                                        "and add missed ones, before anything is written."))
+        self.review_faces.toggled.connect(lambda on: setattr(self.choices, "review_faces", on))
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -90,6 +96,8 @@ class OptionsPage(QWizardPage):
             self._build_forms()
         elif self.choices.params:
             self.form.set_values(self.choices.params)
+        self.review_faces.setVisible(self.choices.op == "anonymize")
+        self.review_faces.setChecked(self.choices.review_faces)
         self.request_preview()
 
     def _build_forms(self) -> None:
@@ -104,8 +112,9 @@ class OptionsPage(QWizardPage):
             then = operation.get(self.choices.then_op)
             title = tr("Then: {operation}").format(operation=op_title(then))
             self.then_form = self._add_form(then.schema, self.choices.then_params, title)
-        self.forms_box.removeWidget(self.save_button)
-        self.forms_box.addWidget(self.save_button)
+        for widget in (self.review_faces, self.save_button):  # below the forms
+            self.forms_box.removeWidget(widget)
+            self.forms_box.addWidget(widget)
         self.save_button.clicked.connect(self._ask_preset_name, Qt.ConnectionType.UniqueConnection)
         self._forms_for = (self.choices.op, self.choices.then_op)
 

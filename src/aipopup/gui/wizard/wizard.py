@@ -21,6 +21,7 @@ from aipopup.gui.drop_inputs import inputs_from_mime
 from aipopup.gui.i18n import tr
 from aipopup.gui.last_used import LastUsed
 from aipopup.gui.wizard.choices import Choices
+from aipopup.gui.wizard.faces_page import FacesPage, review_wanted
 from aipopup.gui.wizard.inputs_page import InputsPage
 from aipopup.gui.wizard.job_page import JobPage
 from aipopup.gui.wizard.options_page import OptionsPage
@@ -56,6 +57,7 @@ class BatchWizard(QWizard):
             self.choices.remembered = {op: dict(values) for op, values in last.params.items()}
             self.choices.output_dir = last.output_dir
             self.choices.recursive = last.recursive
+            self.choices.review_faces = last.review_faces
         self.runner = BackgroundRunner(self)
         self.store: PresetStore | None = None
         workers = lambda: int(settings().get("workers") or 1)  # noqa: E731
@@ -63,8 +65,10 @@ class BatchWizard(QWizard):
         self.job_page = JobPage(self.choices)
         self.options_page = OptionsPage(self.choices, settings, self.save_preset)
         self.output_page = OutputPage(self.choices, default_output)
+        self.faces_page = FacesPage(self.choices, settings)
         self.review_page = ReviewPage(self.choices, self.runner, engine_tasks, workers)
-        for page in (self.inputs_page, self.job_page, self.options_page, self.output_page, self.review_page):
+        for page in (self.inputs_page, self.job_page, self.options_page, self.output_page, self.faces_page,
+                     self.review_page):
             self.addPage(page)
         self.runner.run(PresetStore.load, self._presets_loaded, self._preset_failed)
 
@@ -117,19 +121,29 @@ class BatchWizard(QWizard):
     def accept(self) -> None:
         choices = self.choices
         self.last = LastUsed(op=choices.op, output_dir=choices.output_dir, recursive=choices.recursive,
-                             params={**choices.remembered, choices.op: dict(choices.params)})
+                             params={**choices.remembered, choices.op: dict(choices.params)},
+                             review_faces=choices.review_faces)
         last_used.save(self.last)  # what the tray queues dropped files with, and next time's choices
         self.requestReady.emit(self.request())
         super().accept()
 
+    def nextId(self) -> int:
+        # The face review page only when it was asked for (anonymize, photos among the inputs).
+        if self.currentPage() is self.output_page and not review_wanted(self.choices):
+            return self.pageIds()[self.pageIds().index(self.currentId()) + 2]
+        return super().nextId()
+
     def done(self, result: int) -> None:
         self.options_page.cleanup()
+        self.faces_page.cleanup()
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.options_page.cleanup()
+        self.faces_page.cleanup()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
         self.options_page.cleanup()
+        self.faces_page.cleanup()
         self.runner.shutdown()
