@@ -83,8 +83,8 @@ def test_review_edits_change_the_output_and_are_journaled(
     assert len(single.detections.boxes) == 2
     added = [round(v) for v in single.detections.boxes[1]]
     width, height = single.detections.width, single.detections.height
-    ax0, ay0, ax1, ay1 = masks.mask_region(added, 1.3, width, height)
-    fx0, fy0, fx1, fy1 = masks.mask_region(face, 1.3, width, height)
+    _ax0, _ay0, ax1, ay1 = masks.mask_region(added, 1.3, width, height)
+    fx0, fy0, _fx1, _fy1 = masks.mask_region(face, 1.3, width, height)
     assert ax1 < fx0 or ay1 < fy0, "the added box must be away from the face for this test to mean anything"
 
     wizard.next()
