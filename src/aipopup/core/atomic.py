@@ -102,7 +102,14 @@ def sync_paths(paths: Iterable[str]) -> None:
     journal commit of the file system instead of one per file); elsewhere an fsync each. Files
     gone meanwhile are skipped: whoever removed them knows."""
     done_devices: set[int] = set()
-    for path in paths:
+    done_folders: set[str] = set()
+    # a task's outputs come with its "succeeded" and its "done" record: each is looked at once
+    for path in dict.fromkeys(paths):
+        folder = os.path.dirname(path)
+        if folder in done_folders:
+            # an output in a folder is on the folder's file system (it is never a mount point
+            # itself), and that one was synced: 1,000 downloads cost 6,000 syscalls without this
+            continue
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:
@@ -110,9 +117,11 @@ def sync_paths(paths: Iterable[str]) -> None:
         try:
             device = os.fstat(fd).st_dev
             if device in done_devices:
+                done_folders.add(folder)
                 continue
             if _SYNCFS is not None and _SYNCFS(fd) == 0:  # type: ignore[operator]
                 done_devices.add(device)
+                done_folders.add(folder)
             else:
                 os.fsync(fd)
         except OSError:
