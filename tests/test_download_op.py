@@ -675,3 +675,12 @@ def test_an_answer_the_plain_path_leaves_to_httpx_is_asked_once_more_there(
     # the plain path read the 302's head and stopped; httpx asked again and followed it
     assert len(http_server.requests_for("/moved.bin")) == 2
     assert len(http_server.requests_for("/target.bin")) == 1
+
+
+def test_the_plain_path_never_sends_a_line_break_inside_a_header() -> None:
+    from aipopup.ops.download import plainhttp
+
+    with pytest.raises(plainhttp.Unsupported), plainhttp.get(
+            "http://127.0.0.1:9/x", {"If-Range": '"tag"\r\nX-Injected: 1'}, stall=1.0,
+            connect_timeout=1.0, on_socket=lambda sock: None):
+        pass

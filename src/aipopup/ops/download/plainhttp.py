@@ -72,6 +72,9 @@ def get(url: str, headers: dict[str, str], *, stall: float, connect_timeout: flo
         on_socket: Callable[[socket.socket], None]) -> Iterator[Answer]:
     """One GET; the connection goes back to the pool only if its body was read to the end."""
     host, port, target, host_header = _parse(url)
+    if any("\r" in value or "\n" in value for value in headers.values()):
+        # an ETag read back from a folder log someone edited: never a second request line
+        raise Unsupported("a line break in a header value")
     request = (f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: {USER_AGENT}\r\n"
                "Accept: */*\r\nAccept-Encoding: identity\r\n"
                + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode("latin-1")
