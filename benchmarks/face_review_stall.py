@@ -59,7 +59,10 @@ def run(count: int, pace: int) -> int:
 
     from aipopup.core.settings import Settings
     from aipopup.gui.face_review import FaceReview, detect_for_review
+    from aipopup.gui.main import GIL_SWITCH_INTERVAL_S
     from aipopup.gui.worker import BackgroundRunner
+
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # as the app sets it at start
 
     root = Path(tempfile.mkdtemp(prefix="aipopup-reviewbench-"))
     paths = make_photos(root, count)
@@ -124,8 +127,9 @@ def run(count: int, pace: int) -> int:
     print(f"scrolled to the bottom in {marks.get('bottom', float('nan')):.1f} s at {pace} px per "
           f"{SCROLL_TICK_MS} ms; last screenful loaded at {marks.get('done', float('nan')):.1f} s")
     print(f"photos loaded: {len(review.found):,} of {count:,} (only those on screen long enough)")
-    print(f"GUI-thread stall: max {worst:.1f} ms, p99 {p99:.1f} ms over {len(late):,} heartbeats "
-          f"(target: max < {TARGET_MAX_MS:.0f} ms)")
+    over = sum(1 for value in late if value >= TARGET_MAX_MS)
+    print(f"GUI-thread stall: max {worst:.1f} ms, p99 {p99:.1f} ms, {over} of {len(late):,} heartbeats "
+          f"late by {TARGET_MAX_MS:.0f} ms or more (target: max < {TARGET_MAX_MS:.0f} ms)")
     return 0 if worst < TARGET_MAX_MS else 1
 
 
