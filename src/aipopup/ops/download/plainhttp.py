@@ -12,6 +12,7 @@ rest of HTTP. With a proxy configured, or once any cookie is kept, every request
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
@@ -283,3 +284,8 @@ def close_all() -> None:
         _idle.clear()
     for sock in kept:
         _close(sock)
+
+
+# closed before the interpreter tears down: a socket left to the garbage collector formats a
+# ResourceWarning (ignored, but its repr is built all the same) at the end of every run
+atexit.register(close_all)
