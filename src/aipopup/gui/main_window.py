@@ -50,6 +50,7 @@ from aipopup.gui.i18n import N_, tr
 from aipopup.gui.status_bar import StatusBar
 from aipopup.gui.task_model import TASK_ID_ROLE, Column, TaskFilterProxy, TaskTableModel
 from aipopup.gui.task_view import TaskTableView
+from aipopup.gui.tools_menu import install_tools_menu
 from aipopup.gui.wizard import BatchWizard
 from aipopup.gui.worker import BackgroundRunner
 
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self._update_empty_state)
         self._set_engine_actions_enabled(False)
         self._update_selection_actions()
+        self.tools_menu = install_tools_menu(self, self.runner)
         self.help_menu = install_help_menu(self, self.runner)
         self.clipboard_offer = ClipboardOffer(self, settings, self.open_wizard)
 
