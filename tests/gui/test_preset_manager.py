@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from aipopup.app import paths
 from aipopup.app.presets import PresetStore
+from aipopup.gui.main_window import MainWindow
 from aipopup.gui.preset_manager import PresetManager
 
 WAIT_MS = 10_000
@@ -96,3 +97,20 @@ def test_a_bad_file_is_refused_naming_the_option(qtbot: QtBot, tmp_path: Path) -
         dialog.export_to(["Web size 1600 px"], str(tmp_path / "web.json"))
     assert _names(dialog) == before  # nothing half-imported
     assert json.loads((tmp_path / "web.json").read_text())["presets"][0]["params"]["max_side"] == 1600
+
+
+def test_the_wizards_manage_button_opens_it_and_the_wizard_lists_the_change(
+        qtbot: QtBot, window: MainWindow, photos: Path) -> None:
+    wizard = window.open_wizard([str(photos)])
+    qtbot.waitUntil(lambda: wizard.store is not None, timeout=WAIT_MS)
+    wizard.job_page.manage_button.click()
+    manager = wizard.preset_manager
+    assert manager is not None and manager.isVisible()
+    qtbot.waitUntil(lambda: bool(manager.presets), timeout=WAIT_MS)
+    manager.select("Web size 1600 px")
+    with qtbot.waitSignal(manager.loaded, timeout=WAIT_MS):
+        manager.duplicate_button.click()
+    with qtbot.waitSignal(wizard.presetsLoaded, timeout=WAIT_MS):
+        manager.close()
+    combo = wizard.job_page.preset_combo
+    assert combo.findData("Web size 1600 px (copy)") >= 0

@@ -32,12 +32,13 @@ from aipopup.core import history
 from aipopup.core.history import BatchRecord
 from aipopup.gui import desktop
 from aipopup.gui.file_prompt import ask_file
-from aipopup.gui.i18n import tr
+from aipopup.gui.i18n import N_, tr
 from aipopup.gui.worker import BackgroundRunner
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Finished", "Job", "Done", "Failed", "Cancelled", "Skipped", "Duration", "Throughput")
+COLUMNS = (N_("Finished"), N_("Job"), N_("Done"), N_("Failed"), N_("Cancelled"), N_("Skipped"),
+           N_("Duration"), N_("Throughput"))
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -76,7 +77,7 @@ class HistoryModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(COLUMNS[section])
+            return tr(COLUMNS[section])  # i18n: the N_() names of COLUMNS
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

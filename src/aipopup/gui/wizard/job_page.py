@@ -3,8 +3,8 @@ saved preset (which fills in the options of the next page)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWizardPage
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWizardPage
 
 from aipopup.app.presets import Preset
 from aipopup.core import operation
@@ -16,6 +16,8 @@ NO_PRESET = "(no preset)"
 
 
 class JobPage(QWizardPage):
+    manageRequested = Signal()  # "Manage…": the wizard opens the preset manager
+
     def __init__(self, choices: Choices) -> None:
         super().__init__()
         self.choices = choices
@@ -27,7 +29,15 @@ class JobPage(QWizardPage):
         self.preset_combo = QComboBox(self)
         self.preset_combo.setObjectName("presetCombo")
         self.preset_combo.addItem(tr(NO_PRESET), "")
-        form.addRow(tr("&Preset:"), self.preset_combo)
+        self.manage_button = QPushButton(tr("&Manage…"), self)
+        self.manage_button.setObjectName("managePresets")
+        self.manage_button.clicked.connect(self.manageRequested)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset_combo, 1)
+        preset_row.addWidget(self.manage_button)
+        preset_label = QLabel(tr("&Preset:"), self)
+        preset_label.setBuddy(self.preset_combo)
+        form.addRow(preset_label, preset_row)
         self.op_combo = QComboBox(self)
         self.op_combo.setObjectName("opCombo")
         form.addRow(tr("&Operation:"), self.op_combo)

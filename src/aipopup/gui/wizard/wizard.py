@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
@@ -20,6 +20,7 @@ from aipopup.gui import last_used
 from aipopup.gui.drop_inputs import inputs_from_mime
 from aipopup.gui.i18n import tr
 from aipopup.gui.last_used import LastUsed
+from aipopup.gui.preset_manager import PresetManager
 from aipopup.gui.wizard.choices import Choices
 from aipopup.gui.wizard.faces_page import FacesPage, review_wanted
 from aipopup.gui.wizard.inputs_page import InputsPage
@@ -71,8 +72,20 @@ class BatchWizard(QWizard):
                      self.review_page):
             self.addPage(page)
         self.runner.run(PresetStore.load, self._presets_loaded, self._preset_failed)
+        self.preset_manager: PresetManager | None = None
+        self.job_page.manageRequested.connect(self.manage_presets)
 
     # -- presets (file work on the runner) ---------------------------------------------------------
+    def manage_presets(self) -> PresetManager:
+        manager = PresetManager(parent=self)
+        manager.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Reload when it closes: its store wrote the file, ours still holds the old list.
+        manager.finished.connect(
+            lambda _result: self.runner.run(PresetStore.load, self._presets_loaded, self._preset_failed))
+        self.preset_manager = manager
+        manager.open()
+        return manager
+
     def _presets_loaded(self, store: PresetStore) -> None:
         self.store = store
         self.job_page.set_presets(store.all())
