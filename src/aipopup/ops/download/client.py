@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 
-from aipopup import __version__
 from aipopup.core.errors import TaskError
 from aipopup.ops.download import plainhttp, sockets
 from aipopup.ops.download.responses import Answer, ConnectionFailed, Stalled, content_length, is_identity
 
-USER_AGENT = f"AIPopup/{__version__}"
+USER_AGENT = plainhttp.USER_AGENT
 
 _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=30.0)
 
