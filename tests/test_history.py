@@ -122,3 +122,25 @@ def test_a_torn_last_line_is_skipped_and_the_next_record_starts_a_new_line(tmp_p
     assert [r.key for r in history.read_history(state)] == ["2-200000", "1-100000"]
     (first,) = [r for r in history.read_history(state) if r.batch == 1]
     assert (first.duration, first.items_per_s) == (2.0, 0.5)
+
+
+def test_the_command_line_lists_the_history_and_exports_a_batch(tmp_path: Path, testdata: Path) -> None:
+    from tests.test_cli import aipopup
+
+    inputs = _inputs(tmp_path, testdata)
+    ran = aipopup(tmp_path, "run", "detect", *inputs, "-o", str(tmp_path / "out"), "--json")
+    assert ran.returncode == 1, ran.stderr  # broken.jpg fails
+    assert aipopup(tmp_path, "jobs", "clean").returncode == 0
+
+    listed = aipopup(tmp_path, "jobs", "history", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = json.loads(listed.stdout)
+    assert (row["op"], row["done"], row["failed"]) == ("detect", 3, 1)
+    assert "3/4 done, 1 failed" in aipopup(tmp_path, "jobs", "history").stdout
+
+    target = tmp_path / "results.csv"
+    exported = aipopup(tmp_path, "jobs", "export", str(row["batch"]), str(target))
+    assert exported.returncode == 0 and exported.stdout.strip() == f"wrote {target}", exported.stderr
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert sum(1 for r in rows if r["face"]) >= 4 and rows[-1]["status"] == "failed"
+    assert aipopup(tmp_path, "jobs", "export", "42", str(target)).returncode == 2

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 parents=[state])
     resume.add_argument("id", nargs="?", metavar="ID")
     actions.add_parser("clean", help="forget finished batches (outputs stay on disk)", parents=[state])
+    actions.add_parser("history", help="finished batches, also those cleaned: counts, duration, speed",
+                       parents=[state])
+    export = actions.add_parser("export", help="a finished batch's results, one row per task or face, "
+                                "as CSV (or JSON when FILE ends in .json)", parents=[state])
+    export.add_argument("id", metavar="ID")
+    export.add_argument("file", metavar="FILE")
     return parser
 
 
@@ -282,6 +289,8 @@ def _resolve_ids(store: Any, ident: str) -> tuple[list[str], list[int]]:
 
 def _cmd_jobs(namespace: argparse.Namespace) -> int:
     action = namespace.action
+    if action in ("history", "export"):
+        return _jobs_history(paths.state_dir(namespace.state_dir), namespace)
     if action in ("list", "show"):
         from aipopup.core.engine import replay
 
@@ -322,6 +331,37 @@ def _cmd_jobs(namespace: argparse.Namespace) -> int:
         scheduler.resume(task_ids)
         return _run_to_end(engine, batch_ids, namespace.json)
     engine.close()
+    return EXIT_OK
+
+
+def _jobs_history(state_dir: Path, namespace: argparse.Namespace) -> int:
+    """Read-only like ``list``: the history is appended by whoever owns the state folder."""
+    from aipopup.app import history_export
+    from aipopup.core import history
+
+    records = history.read_history(state_dir)
+    if namespace.action == "export":
+        # A batch number names its latest run (numbers are reused after a clean); a key is exact.
+        found = [r for r in records if namespace.id in (r.key, str(r.batch))]
+        if not found:
+            raise UsageError(f"no finished batch {namespace.id} (see: aipopup jobs history)")
+        try:
+            target = history_export.export(state_dir, found[0], Path(namespace.file).expanduser())
+        except (history.HistoryError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"wrote {target}")
+        return EXIT_OK
+    if namespace.json:
+        print(json.dumps([r.to_json() for r in records], ensure_ascii=False))
+        return EXIT_OK
+    if not records:
+        print("no finished batches")
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.finished))
+        speed = f"{r.items_per_s:.2f}/s" + (f" {r.mb_per_s:.1f} MB/s" if r.mb_per_s is not None else "")
+        print(f"{when}  {r.batch:>4}  {r.op:<10} {r.done}/{r.total} done, {r.failed} failed, "
+              f"{r.cancelled} cancelled, {r.skipped} skipped  {r.duration:.1f} s  {speed}  {r.title}")
     return EXIT_OK
 
 
