@@ -89,3 +89,40 @@ def test_a_click_beside_every_box_changes_nothing(qtbot: QtBot, photos: Path,
     shown = review.reviewed_boxes()
     assert not tile.remove_box_at(QPointF(-5, -5))
     assert len(tile.detections.boxes) == count and review.reviewed_boxes() == shown
+
+
+def test_thumbnails_scrolled_away_are_let_go_and_come_back(qtbot: QtBot, runner: BackgroundRunner,
+                                                            testdata: Path) -> None:
+    """Memory stays bounded however far one scrolls: decoded thumbnails beyond a small cache are
+    dropped (their JPEG kept) and decoded again when their photo returns to the screen."""
+    import cv2
+
+    from aipopup.gui import face_review
+    from aipopup.gui.face_review import Detections
+
+    photo = cv2.imread(str(sorted((testdata / "faces").glob("*.jpg"))[0]))
+    small = cv2.resize(photo, (200, 150))
+    jpeg = cv2.imencode(".jpg", small)[1].tobytes()
+
+    def loader(path: str) -> Detections:  # the real grid, with photos that are quick to "detect"
+        return Detections(path, 200, 150, [(50.0, 40.0, 60.0, 60.0)], [0.9], jpeg, source=path)
+
+    paths = [f"/photos/{n:04d}.jpg" for n in range(400)]
+    review = FaceReview(paths, loader, runner)
+    qtbot.addWidget(review)
+    review.resize(1000, 700)
+    review.show()
+    qtbot.waitExposed(review)
+
+    def all_visible_loaded() -> bool:
+        return all(i in review.found for i in review._visible)
+
+    for step in range(0, 12):
+        review.scrollbar.setValue(step * review.scrollbar.maximum() // 11)
+        qtbot.waitUntil(all_visible_loaded, timeout=WAIT_MS)
+    kept = max(face_review.PIXMAPS_KEPT, 2 * len(review.tiles))
+    assert len(review.found) > kept  # enough photos were shown for the cache to overflow
+    assert len(review._pixmaps) <= kept
+    review.scrollbar.setValue(0)
+    first = next(t for t in review.tiles if t.index == 0)
+    assert first.detections is not None and first._pixmap is not None and not first._pixmap.isNull()

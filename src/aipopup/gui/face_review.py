@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,6 +44,7 @@ THUMB_SIDE = 220
 TILE_SIDE = THUMB_SIDE + 8
 STEP = TILE_SIDE + 6  # tile plus the gap between tiles
 LOW_CONFIDENCE = 0.75  # below this a box is highlighted for a second look
+PIXMAPS_KEPT = 64  # decoded thumbnails kept beyond those on screen
 MIN_DRAG_PX = 6  # a shorter drag on a thumbnail is a click, not a new box
 # Photos loading at once (no queue that outlives a scroll). One core is left to the GUI thread:
 # with both cores of a 2-core machine detecting, the heartbeat stalled past 50 ms under load.
@@ -61,7 +63,7 @@ class Detections:
     height: int
     boxes: list[Box] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
-    thumbnail: Any = None  # QImage at most THUMB_SIDE across, made on the worker thread
+    thumbnail: bytes = b""  # a JPEG at most THUMB_SIDE across, made on the worker thread
     edited: bool = False
     source: str = ""
 
@@ -70,7 +72,6 @@ def detect_for_review(path: str, params: Mapping[str, Any], settings: Mapping[st
     """Decode ``path`` once, find its faces with the task's detection options and make the
     thumbnail from the same pixels; worker thread only."""
     import cv2
-    from PySide6.QtGui import QImage
 
     from aipopup.ops import images
     from aipopup.ops.faces import detector
@@ -83,8 +84,8 @@ def detect_for_review(path: str, params: Mapping[str, Any], settings: Mapping[st
     scale = min(1.0, THUMB_SIDE / max(loaded.width, loaded.height))
     size = (max(1, round(loaded.width * scale)), max(1, round(loaded.height * scale)))
     small = cv2.resize(loaded.pixels, size, interpolation=cv2.INTER_AREA)
-    height, width = small.shape[:2]
-    thumbnail = QImage(small.data, width, height, small.strides[0], QImage.Format.Format_BGR888).copy()
+    ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    thumbnail = jpeg.tobytes() if ok else b""
     return Detections(path, loaded.width, loaded.height, [f.box for f in faces], [f.score for f in faces],
                       thumbnail, source=str(Path(path).resolve()))
 
@@ -255,7 +256,9 @@ class FaceReview(QWidget):
         self._runner = runner
         self.found: dict[int, Detections] = {}
         self.problems: dict[int, str] = {}
-        self._pixmaps: dict[int, QPixmap] = {}
+        # 1,000 decoded thumbnails would be ~150 MB; their JPEGs are ~10 KB each. Pixmaps are
+        # decoded again (well under a millisecond) when a tile scrolled away comes back.
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._in_flight: set[int] = set()
         self._visible: list[int] = []
         self.columns = 1
@@ -310,8 +313,24 @@ class FaceReview(QWidget):
         self._pump()
 
     def _bind(self, tile: FaceTile, index: int) -> None:
-        tile.bind(index, self.paths[index], self.found.get(index), self._pixmaps.get(index),
+        tile.bind(index, self.paths[index], self.found.get(index), self._pixmap(index),
                   self.problems.get(index, ""), index == self.current)
+
+    def _pixmap(self, index: int) -> QPixmap | None:
+        pixmap = self._pixmaps.get(index)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(index)
+            return pixmap
+        detections = self.found.get(index)
+        if detections is None or not detections.thumbnail:
+            return None
+        pixmap = QPixmap()
+        if not pixmap.loadFromData(detections.thumbnail, "JPG"):
+            return None
+        self._pixmaps[index] = pixmap
+        while len(self._pixmaps) > max(PIXMAPS_KEPT, 2 * len(self.tiles)):
+            self._pixmaps.popitem(last=False)
+        return pixmap
 
     def _tile_of(self, index: int) -> FaceTile | None:
         return next((t for t in self.tiles if t.index == index and t.isVisible()), None)
@@ -331,9 +350,6 @@ class FaceReview(QWidget):
     def _loaded(self, index: int, detections: Detections) -> None:
         self._in_flight.discard(index)
         self.found[index] = detections
-        if detections.thumbnail is not None:
-            self._pixmaps[index] = QPixmap.fromImage(detections.thumbnail)
-            detections.thumbnail = None  # the pixmap is what is kept
         tile = self._tile_of(index)
         if tile is not None:
             self._bind(tile, index)
