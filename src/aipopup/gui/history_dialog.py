@@ -43,6 +43,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def duration_text(seconds: float) -> str:
+    if seconds < 10:  # a quick batch still shows how quick
+        return tr("{s} s").format(s=f"{seconds:.1f}")
     seconds = round(seconds)
     if seconds < 60:
         return tr("{s} s").format(s=seconds)

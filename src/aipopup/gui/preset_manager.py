@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from aipopup.app.presets import Preset, PresetError, PresetStore
 from aipopup.gui.file_prompt import ask_file
+from aipopup.gui.forms import preset_name
 from aipopup.gui.i18n import tr
 from aipopup.gui.worker import BackgroundRunner
 
@@ -112,7 +113,9 @@ class PresetManager(QDialog):
         self.presets = presets
         self.list.clear()
         for preset in presets:
-            label = tr("{name} (built-in)").format(name=preset.name) if preset.builtin else preset.name
+            label = preset.name
+            if preset.builtin:
+                label = tr("{name} (built-in)").format(name=preset_name(preset))
             item = QListWidgetItem(label, self.list)
             item.setData(Qt.ItemDataRole.UserRole, preset.name)
         if current:
@@ -163,10 +166,11 @@ class PresetManager(QDialog):
         if preset is None:
             return
         taken = {p.name for p in self.presets}
-        name = tr("{name} (copy)").format(name=preset.name)
+        shown = preset_name(preset)  # a copy of a built-in is named in the person's language
+        name = tr("{name} (copy)").format(name=shown)
         number = 2
         while name in taken:
-            name = tr("{name} (copy {n})").format(name=preset.name, n=number)
+            name = tr("{name} (copy {n})").format(name=shown, n=number)
             number += 1
         copy = Preset(name, preset.op, dict(preset.params), preset.then_op, dict(preset.then_params))
         self._work(lambda store: store.save(copy).name)
