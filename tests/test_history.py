@@ -144,3 +144,20 @@ def test_the_command_line_lists_the_history_and_exports_a_batch(tmp_path: Path, 
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert sum(1 for r in rows if r["face"]) >= 4 and rows[-1]["status"] == "failed"
     assert aipopup(tmp_path, "jobs", "export", "42", str(target)).returncode == 2
+
+
+def test_a_batch_finished_just_before_a_kill_is_recorded_at_the_next_start(
+        tmp_path: Path, testdata: Path) -> None:
+    state = tmp_path / "state"
+    request = BatchRequest(op="convert", inputs=_inputs(tmp_path, testdata), output_dir=str(tmp_path / "o"))
+    with Engine(state, durable=False) as engine:
+        engine.scheduler.add_batch(*plan(request))
+        assert engine.scheduler.wait_idle(timeout=60)
+    (state / history.HISTORY_NAME).unlink()  # as if killed before the line was written
+    with Engine(state, durable=False):
+        pass
+    with Engine(state, durable=False):  # recorded once, not at every start
+        pass
+    (record,) = history.read_history(state)
+    assert (record.done, record.failed) == (3, 1)
+    assert len((state / history.HISTORY_NAME).read_text().splitlines()) == 1

@@ -129,6 +129,10 @@ class Engine:
             self.journal.append({"t": "session", "boot": boot, "pid": os.getpid(),
                                  "started": time.time()})
             self.executor = executor or ThreadExecutor()
+            try:  # before anything runs: the store holds still
+                history.backfill(state_dir, ((b, store.batch_tasks(b.id)) for b in store.batches.values()))
+            except OSError:
+                log.exception("history: finished batches could not be recorded")
             self.scheduler = Scheduler(self.executor, settings=self.settings, journal=self.journal,
                                        store=store, start_existing=start_existing)
             self.scheduler.on_batch_finished = history.batch_recorder(state_dir)

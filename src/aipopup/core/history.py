@@ -171,6 +171,23 @@ def load_results(state_dir: Path, record: BatchRecord) -> tuple[Batch, list[Task
     return batch, tasks
 
 
+def backfill(state_dir: Path, batches: Iterable[tuple[Batch, list[Task]]]) -> int:
+    """Record the finished batches the history lacks or shows with other counts: a kill between
+    a batch's last task and its history line, or batches finished before the history existed.
+    Returns how many were recorded."""
+    known = {r.key: (r.done, r.failed, r.cancelled, r.skipped) for r in read_history(state_dir)}
+    recorded = 0
+    for batch, tasks in batches:
+        if not tasks or not all(t.state.finished for t in tasks):
+            continue
+        counts = tuple(sum(1 for t in tasks if t.state is s)
+                       for s in (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED))
+        if known.get(record_key(batch)) != counts:
+            record_batch(state_dir, batch, tasks)
+            recorded += 1
+    return recorded
+
+
 class HistoryError(Exception):
     """A batch's results file is missing or damaged."""
 
