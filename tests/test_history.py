@@ -161,3 +161,14 @@ def test_a_batch_finished_just_before_a_kill_is_recorded_at_the_next_start(
     (record,) = history.read_history(state)
     assert (record.done, record.failed) == (3, 1)
     assert len((state / history.HISTORY_NAME).read_text().splitlines()) == 1
+
+
+def test_a_download_batch_records_megabytes_per_second(tmp_path: Path, http_server: Any) -> None:
+    urls = [http_server.add(f"/file{n}.bin", bytes([n]) * 2_000_000) for n in range(3)]
+    request = BatchRequest(op="download", inputs=urls, output_dir=str(tmp_path / "dl"))
+    with Engine(tmp_path / "state", durable=False) as engine:
+        engine.scheduler.add_batch(*plan(request))
+        assert engine.scheduler.wait_idle(timeout=60)
+    (record,) = history.read_history(tmp_path / "state")
+    assert record.done == 3 and record.mb_per_s is not None
+    assert record.mb_per_s == pytest.approx(6.0 / record.duration, rel=0.02)

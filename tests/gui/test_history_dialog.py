@@ -1,6 +1,7 @@
 """The History dialog with real widgets over a real detect batch run by the window's engine:
-it lists the batch with its counts after "Clear finished", shows its failure, and exports
-CSV and JSON (through Qt's own file dialog) whose face rows match the test photos."""
+it lists the batch with its counts after "Clear finished", shows its failure, exports CSV and
+JSON (through Qt's own file dialog) whose face rows match the test photos, and lists a batch
+that finishes while it is open."""
 
 from __future__ import annotations
 
@@ -84,3 +85,9 @@ def test_history_lists_a_finished_batch_and_exports_its_faces(
     assert data["batch"]["title"] == "Who is there" and data["batch"]["failed"] == 1
     faces_in_json = sum(len(t["result"].get("detections", [])) for t in data["tasks"])
     assert faces_in_json == len(rows) - 1  # every face row of the CSV, and the failed photo's row
+
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS):
+        window.submit(BatchRequest(op="convert", inputs=inputs[:1], output_dir=str(tmp_path / "small")))
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=WAIT_MS)  # no Refresh pressed
+    assert [_cell(dialog, 0, c) for c in ("Done", "Failed")] == ["1", "0"]
+    assert dialog.selected() is not None and dialog.selected().title == "Who is there"  # type: ignore[union-attr]

@@ -31,6 +31,7 @@ from aipopup.app import history_export
 from aipopup.core import history
 from aipopup.core.history import BatchRecord
 from aipopup.gui import desktop
+from aipopup.gui.bridge import EngineBridge
 from aipopup.gui.file_prompt import ask_file
 from aipopup.gui.i18n import N_, tr
 from aipopup.gui.worker import BackgroundRunner
@@ -122,6 +123,7 @@ class HistoryDialog(QDialog):
         self.runner = runner
         self.native_dialogs = True  # tests drive Qt's own file dialog
         self.file_dialog: QWidget | None = None
+        self._loading = self._reload_again = False
 
         self.model = HistoryModel(self)
         self.table = QTableView(self)
@@ -164,18 +166,36 @@ class HistoryDialog(QDialog):
         self.reload()
 
     # -- loading ---------------------------------------------------------------------------------------
+    def follow(self, bridge: EngineBridge) -> None:
+        """Reload when a batch changes (its history line is written before the engine says so)."""
+        bridge.updated.connect(lambda update: self.reload() if update.batches else None)
+
     def reload(self) -> None:
+        if self._loading:
+            self._reload_again = True  # one more read after this one, not one per event
+            return
+        self._loading = True
         state_dir = self.state_dir
-        self.runner.run(lambda: history.read_history(state_dir), self._loaded, self._failed)
+        self.runner.run(lambda: history.read_history(state_dir), self._loaded, self._load_failed)
 
     def _loaded(self, records: list[BatchRecord]) -> None:
+        self._loading = False
+        previous = self.selected()
         self.model.set_records(records)
+        keys = [r.key for r in records]
         if records:
-            self.table.selectRow(0)
+            self.table.selectRow(keys.index(previous.key) if previous and previous.key in keys else 0)
         else:
             self.details.setPlainText(tr("No finished batches yet."))
         self._selection_changed()
         self.loaded.emit()
+        if self._reload_again:
+            self._reload_again = False
+            self.reload()
+
+    def _load_failed(self, exc: Exception) -> None:
+        self._loading = False
+        self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         text = str(exc)

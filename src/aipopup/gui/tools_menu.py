@@ -40,6 +40,9 @@ class ToolsMenu(QMenu):
 
     def open_history(self) -> HistoryDialog:
         dialog = HistoryDialog(self.state_dir(), self.runner, self.window_)
+        bridge = getattr(self.window_, "bridge", None)
+        if bridge is not None:
+            dialog.follow(bridge)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
