@@ -1,8 +1,9 @@
-"""load_image decodes into a buffer its thread reuses: the same pixels as a plain decode, and
-never the memory of an image someone still holds."""
+"""load_image decodes into a few kept buffers: the same pixels as a plain decode, never the
+memory of an image someone still holds, and no more buffers than images decoded at once."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from pathlib import Path
 
@@ -43,7 +44,10 @@ def _variants(testdata: Path, folder: Path) -> list[Path]:
     return [*originals, *made, deep]
 
 
-def test_pixels_are_those_of_a_plain_decode(testdata: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["into-buffer", "older-opencv"])
+def test_pixels_are_those_of_a_plain_decode(testdata: Path, tmp_path: Path, into_buffer: bool,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "_DECODE_INTO", into_buffer and images._DECODE_INTO)
     for path in _variants(testdata, tmp_path):
         loaded = images.load_image(path)
         expected = _plain(path)
@@ -81,5 +85,37 @@ def test_huge_photos_get_memory_of_their_own(tmp_path: Path, monkeypatch: pytest
     cv2.imwrite(str(path), np.full((40, 40, 3), 7, np.uint8))
     pixels = images.load_image(path).pixels
     assert pixels.shape == (40, 40, 3) and int(pixels[0, 0, 0]) == 7
-    slot = getattr(images._buffers, "flat", None)
-    assert slot is None or not np.shares_memory(pixels, slot)
+    assert not any(np.shares_memory(pixels, kept) for kept in images._buffers)
+
+
+@needs_decode_into
+def test_threads_share_the_kept_buffers(testdata: Path) -> None:
+    """The executor may run each task on another thread: one photo at a time on six threads
+    still uses one buffer, and images held at once never add buffers past BUFFERS_KEPT."""
+    path = testdata / "faces" / "obama-720p.jpg"
+    bases: list[int] = []
+    turn = [threading.Event() for _ in range(7)]  # the 7th: all six have decoded
+    leave = threading.Event()
+
+    def decode(index: int) -> None:
+        turn[index].wait(30)
+        pixels = images.load_image(path).pixels
+        bases.append(id(pixels.base))
+        del pixels
+        turn[index + 1].set()
+        leave.wait(30)  # alive until all have decoded, as a pool's idle threads are
+
+    threads = [threading.Thread(target=decode, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    turn[0].set()
+    turn[-1].wait(30)
+    leave.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(bases) == 6 and len(set(bases)) == 1
+
+    held = [images.load_image(path).pixels for _ in range(images.BUFFERS_KEPT + 3)]
+    assert len(images._buffers) <= images.BUFFERS_KEPT
+    expected = _plain(path)
+    assert all(np.array_equal(pixels, expected) for pixels in held)

@@ -6,6 +6,7 @@ error messages for bad files are the same everywhere.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import warnings
@@ -21,13 +22,17 @@ from aipopup.core.errors import TaskError
 DEFAULT_PIXEL_LIMIT = 200_000_000
 ENCODE_EXT = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 JPEG_SOI = b"\xff\xd8"
-# Decoded pixels up to this size go into a buffer the decoding thread keeps for its next image
-# (see ``_pixel_buffer``); larger photos get memory of their own, so nothing huge stays held.
+# Decoded pixels up to this size go into buffers kept for the next images (see
+# ``_pixel_buffer``); larger photos get memory of their own, so nothing huge stays held.
 REUSE_MAX_BYTES = 128 * 2**20
 REUSE_ROUND_BYTES = 4 * 2**20
+# As many kept buffers as images decoded at once by default (one per core, as the engine runs
+# CPU tasks), whichever threads the executor runs them on: a buffer per thread grew to 357 MB.
+BUFFERS_KEPT = max(2, os.cpu_count() or 2)
 # OpenCV 4.10+ can decode into a given array; older builds have no ``dst`` argument.
 _DECODE_INTO = "dst" in (cv2.imread.__doc__ or "")
-_buffers = threading.local()
+_buffers: list[np.ndarray] = []
+_buffers_lock = threading.Lock()
 
 
 @dataclass
@@ -115,17 +120,19 @@ def load_image(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> L
 
 def _decode(path: Path, data: bytes, stored: tuple[int, int]) -> np.ndarray | None:
     """BGR pixels of ``data`` (the bytes of ``path``, ``stored`` height and width as its header
-    says), decoded into this thread's reused buffer where possible.
+    says), decoded into a reused buffer where possible.
 
     A fresh 12-megapixel array costs as much as the decode itself: 9,400 new pages faulted in
     and zeroed by the kernel, and OpenCV decodes into memory of its own and copies that into the
     array it returns (50 ms a photo in all, here). Decoded into a buffer already in use, the
     same photo takes 26 ms. ``imread`` reads the file again for this (from the page cache);
-    where it cannot (an older OpenCV, a path it cannot open on Windows, a header OpenCV reads
-    as another size) the bytes are decoded. A photo its EXIF orientation turns a quarter round
+    where it cannot (an older OpenCV, a non-ASCII path on Windows, a header OpenCV reads as
+    another size) the bytes are decoded. A photo its EXIF orientation turns a quarter round
     comes back in an array of its own: OpenCV decodes into the buffer, then turns it.
     """
-    dst = _pixel_buffer(stored) if _DECODE_INTO and min(stored) > 0 else None
+    # OpenCV opens files with the narrow C API: on Windows only ASCII paths (it warns on others).
+    openable = sys.platform != "win32" or str(path).isascii()
+    dst = _pixel_buffer(stored) if _DECODE_INTO and openable and min(stored) > 0 else None
     if dst is not None:
         try:
             pixels = cv2.imread(str(path), dst, cv2.IMREAD_COLOR)
@@ -138,25 +145,32 @@ def _decode(path: Path, data: bytes, stored: tuple[int, int]) -> np.ndarray | No
 
 
 def _pixel_buffer(shape: tuple[int, int]) -> np.ndarray | None:
-    """A ``shape`` view of the buffer this thread decodes into, or None for photos over
-    ``REUSE_MAX_BYTES``.
+    """A ``shape`` view of a kept buffer nothing else uses, or None (decode into new memory)
+    for photos over ``REUSE_MAX_BYTES`` and when all ``BUFFERS_KEPT`` are in use.
 
-    The buffer is reused only when nothing refers to it any more: the previous image and every
-    view of it keep it referenced (a task that still holds its pixels, a thumbnail not yet
-    copied), and then a new buffer takes its place in this thread's slot.
+    A buffer is in use while anything refers to it: the image decoded into it, and every view
+    of that (a task that still holds its pixels, a thumbnail not yet copied). The view handed
+    out is made under the lock, so two threads never take the same buffer.
     """
     need = shape[0] * shape[1] * 3
     if need > REUSE_MAX_BYTES:
         return None
-    # Counted before any local name refers to it (Python 3.14 may not count those): an unused
-    # buffer has the thread's slot and getrefcount's argument.
-    free = hasattr(_buffers, "flat") and sys.getrefcount(_buffers.flat) <= 2
-    flat: np.ndarray | None = _buffers.flat if free else None
-    if flat is None or flat.size < need:
-        # Rounded up so that the next photo, a few pixels larger, still fits.
-        flat = np.empty(-(-need // REUSE_ROUND_BYTES) * REUSE_ROUND_BYTES, np.uint8)
-        _buffers.flat = flat
-    return flat[:need].reshape(shape[0], shape[1], 3)
+    with _buffers_lock:
+        # References to an unused buffer: the list's and getrefcount's argument (counted through
+        # the list: Python 3.14 may not count a local name's).
+        free = [i for i in range(len(_buffers)) if sys.getrefcount(_buffers[i]) <= 2]
+        fitting = [i for i in free if _buffers[i].size >= need]
+        if fitting:
+            flat = _buffers[min(fitting, key=lambda i: _buffers[i].size)]
+        else:
+            if free:  # too small for this photo: a larger one takes its place
+                del _buffers[free[0]]
+            elif len(_buffers) >= BUFFERS_KEPT:
+                return None
+            # Rounded up so that the next photo, a few pixels larger, still fits.
+            flat = np.empty(-(-need // REUSE_ROUND_BYTES) * REUSE_ROUND_BYTES, np.uint8)
+            _buffers.append(flat)
+        return flat[:need].reshape(shape[0], shape[1], 3)
 
 
 def _jpeg_truncated(data: bytes) -> bool:
