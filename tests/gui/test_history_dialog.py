@@ -56,6 +56,8 @@ def test_history_lists_a_finished_batch_and_exports_its_faces(
                     and scheduler.counts()[State.FAILED] == 1, timeout=WAIT_MS)
     assert scheduler.clean() == 1  # the journal forgets the batch; the history keeps it
 
+    assert window.tools_menu.history.shortcut().toString() == "Ctrl+H"
+    assert window.tools_menu.history in window.actions()  # the shortcut works with the menu closed
     window.tools_menu.history.trigger()
     dialog = window.findChild(HistoryDialog)
     assert dialog is not None and dialog.isVisible()

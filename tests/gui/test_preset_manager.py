@@ -114,3 +114,16 @@ def test_the_wizards_manage_button_opens_it_and_the_wizard_lists_the_change(
         manager.close()
     combo = wizard.job_page.preset_combo
     assert combo.findData("Web size 1600 px (copy)") >= 0
+
+
+def test_several_selected_presets_export_to_one_file(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = _open(qtbot)
+    dialog.select("ID photo 600x800")
+    dialog.list.item(3).setSelected(True)  # and "Face report (CSV)", as a Ctrl-click does
+    assert dialog.chosen_names() == ["ID photo 600x800", "Face report (CSV)"]
+    target = tmp_path / "two.json"
+    dialog.export_button.click()
+    _choose_file(qtbot, dialog, target)
+    exported = json.loads(target.read_text())["presets"]
+    assert [(p["name"], p["op"]) for p in exported] == [("ID photo 600x800", "crop"),
+                                                        ("Face report (CSV)", "detect")]

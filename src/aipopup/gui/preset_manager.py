@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -62,6 +63,8 @@ class PresetManager(QDialog):
 
         self.list = QListWidget(self)
         self.list.setObjectName("presetList")
+        # Several at once for Export (one file to share a set); the others act on the current one.
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.details = QPlainTextEdit(self)
         self.details.setReadOnly(True)
         self.message = QLabel(self)
@@ -101,6 +104,12 @@ class PresetManager(QDialog):
     def selected(self) -> Preset | None:
         row = self.list.currentRow()
         return self.presets[row] if 0 <= row < len(self.presets) else None
+
+    def chosen_names(self) -> list[str]:
+        """The selected presets' names in list order (the current one when none is selected)."""
+        rows = sorted(self.list.row(item) for item in self.list.selectedItems())
+        current = self.selected()
+        return [self.presets[r].name for r in rows] or ([current.name] if current else [])
 
     def select(self, name: str) -> None:
         for row, preset in enumerate(self.presets):
@@ -220,13 +229,14 @@ class PresetManager(QDialog):
         self._work(change, lambda: tr("Imported {n} preset(s).").format(n=len(imported)))
 
     def ask_export(self) -> None:
-        preset = self.selected()
-        if preset is None:
+        names = self.chosen_names()
+        if not names:
             return
-        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in preset.name).strip() or "preset"
+        first = names[0] if len(names) == 1 else "presets"
+        stem = "".join(c if c.isalnum() or c in " -_" else "_" for c in first).strip() or "presets"
         self.file_dialog = ask_file(self, save=True, caption=tr("Export preset"), name_filter=JSON_FILTER,
-                                    directory=f"{name}.json", suffix="json", native=self.native_dialogs,
-                                    on_chosen=lambda target: self.export_to([preset.name], target))
+                                    directory=f"{stem}.json", suffix="json", native=self.native_dialogs,
+                                    on_chosen=lambda target: self.export_to(names, target))
 
     def export_to(self, names: list[str], target: str) -> None:
         def change(store: PresetStore) -> str | None:
