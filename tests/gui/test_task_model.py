@@ -11,6 +11,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from aipopup.core.engine import Engine
+from aipopup.core.events import Event
 from aipopup.core.task import Batch, State, Task
 from aipopup.gui.bridge import TICK_MS, EngineBridge, Update
 from aipopup.gui.task_model import PROGRESS_ROLE, Column, TaskFilterProxy, TaskTableModel
@@ -118,3 +119,33 @@ def test_bridge_coalesces_thousands_of_events_into_a_few_ticks(
     assert all(gap >= TICK_MS / 1000 * 0.6 for gap in gaps[:-1]), gaps
     assert len(ticks) < 3000 / 10
     assert sum(len(u.tasks) for _, u in ticks) < 2 * 3000 + 10
+
+
+def test_a_late_copy_of_a_task_never_replaces_a_newer_one(
+        qtbot: QtBot, engine: Engine, tmp_path: Path) -> None:
+    """The engine emits outside its lock, from several threads: a task that fails at once can
+    have its "running" copy delivered after its "failed" one. The table must end up "failed"."""
+    events: list[Event] = []
+    engine.scheduler.subscribe(events.append)
+    task = Task(id="", batch_id=0, op="convert", input=str(tmp_path / "missing.jpg"),
+                output=str(tmp_path / "out" / "x.jpg"), params={"format": "keep", "quality": 90,
+                                                                 "max_side": None})
+    engine.scheduler.add_batch(Batch(id=0, op="convert", params={}, output_dir=str(tmp_path / "out")), [task])
+    qtbot.waitUntil(lambda: any(e.task is not None and e.task.state is State.FAILED for e in events),
+                    timeout=20_000)
+    copies = [e for e in events if e.kind == "task" and e.task is not None]
+    assert [e.task.state for e in copies if e.task is not None][-1] is State.FAILED
+    assert any(e.task is not None and e.task.state is State.RUNNING for e in copies)
+
+    bridge = EngineBridge(engine.scheduler)
+    model = TaskTableModel()
+    bridge.updated.connect(model.apply)
+    for event in reversed(copies):  # the worst order: newest first, the first tick on its own
+        bridge._on_event(event)
+        bridge.flush()
+    bridge._on_event(Event("progress", task_id=copies[0].task_id, progress=0.3))
+    bridge.flush()
+    bridge.close()
+    shown = model.task(copies[0].task_id)
+    assert shown is not None and shown.state is State.FAILED
+    assert model.counts()[State.RUNNING] == 0

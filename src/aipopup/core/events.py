@@ -20,3 +20,7 @@ class Event:
     progress: float = 0.0
     message: str = ""
     level: str = "info"
+    # "task": increases with every change of any task, taken with the copy under the scheduler's
+    # lock; events are delivered outside it, from several threads, so a listener keeping the
+    # latest copy compares stamps rather than trusting arrival order
+    stamp: int = 0

@@ -68,6 +68,7 @@ class Scheduler:
         self.journal = journal
         self.store = store or Store()
         self._lock = threading.RLock()
+        self._stamps = itertools.count(1)  # orders task events; see Event.stamp
         self._changed = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
         self._tokens: dict[str, CancelToken] = {}
@@ -325,7 +326,8 @@ class Scheduler:
                 self._record({"t": "drop", "id": task_id})
                 self._count(task.batch_id, task.state, -1)
                 removed.append(task_id)
-                events.append(Event("task", task_id=task_id, batch_id=task.batch_id, message="removed"))
+                events.append(Event("task", task_id=task_id, batch_id=task.batch_id, message="removed",
+                                    stamp=next(self._stamps)))
                 if not self.store.by_batch.get(task.batch_id):
                     self.store.forget(task.batch_id)
                     self._tally.pop(task.batch_id, None)
@@ -792,7 +794,7 @@ class Scheduler:
 
     def _task_event(self, task: Task) -> Event:
         return Event("task", task_id=task.id, batch_id=task.batch_id, task=task.copy(),
-                     progress=task.progress)
+                     progress=task.progress, stamp=next(self._stamps))
 
     def _record(self, record: dict[str, Any], files: Iterable[str] = ()) -> None:
         """``files`` (a task's outputs) are made durable before the record is written."""

@@ -46,6 +46,11 @@ class EngineBridge(QObject):
         self.scheduler = scheduler
         self._lock = threading.Lock()
         self._pending = Update()
+        # Events arrive outside the scheduler's lock from several threads: a task that fails at
+        # once can have its "running" copy arrive after its "failed" one. The newest stamp wins,
+        # across ticks too, and progress for a finished task is late news.
+        self._stamps: dict[str, int] = {}
+        self._finished: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.flush)
@@ -57,6 +62,16 @@ class EngineBridge(QObject):
     def _on_event(self, event: Event) -> None:
         with self._lock:
             pending = self._pending
+            if event.kind == "task" and event.stamp:
+                if event.stamp <= self._stamps.get(event.task_id, 0):
+                    return  # overtaken by a newer copy
+                self._stamps[event.task_id] = event.stamp
+                if event.task is not None and event.task.state.finished:
+                    self._finished.add(event.task_id)
+                else:
+                    self._finished.discard(event.task_id)
+            elif event.kind == "progress" and event.task_id in self._finished:
+                return
             if event.kind == "task":
                 if event.task is None:
                     pending.tasks.pop(event.task_id, None)
