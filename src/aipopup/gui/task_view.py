@@ -15,7 +15,7 @@ from PySide6.QtCore import QModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QStyle, QStyleOptionProgressBar, QStyleOptionViewItem, QTableView, QWidget
 
-from aipopup.core.task import Task
+from aipopup.core.task import State, Task
 from aipopup.gui.task_model import Column, TaskFilterProxy, TaskTableModel
 
 TEXT_MARGIN = 4
@@ -93,7 +93,8 @@ class TaskTableView(QTableView):
                 painter.fillRect(left, y, right - left, height, alternate)
             for column, x, width in columns:
                 if column is Column.PROGRESS:
-                    self._paint_progress(painter, QRect(x, y, width, height), task.progress, selected)
+                    if task.state is State.RUNNING or task.progress > 0:  # a bar only once it moves
+                        self._paint_progress(painter, QRect(x, y, width, height), task.progress, selected)
                     continue
                 text = cell_text(task, column)
                 if not text:
