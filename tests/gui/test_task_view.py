@@ -4,13 +4,15 @@ colours, the selection and the progress bars."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPaintEvent, QPalette
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from aipopup.core.task import State, Task
+from aipopup.gui.bridge import Update
 from aipopup.gui.task_model import Column, TaskFilterProxy, TaskTableModel
 from aipopup.gui.task_view import TaskTableView
 
@@ -103,3 +105,32 @@ def test_rows_follow_the_proxy_sort_and_filter(qtbot: QtBot) -> None:
     assert proxy.rowCount() == 1
     assert view.task_at_row(0).id == "1.7"
     assert has_colour(cell_image(view, 0, Column.STATUS), FAILED_RED)
+
+
+class PaintRecorder(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[QRect] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(cast(QPaintEvent, event).rect())
+        return False
+
+
+def test_a_changed_row_repaints_only_itself_and_a_hidden_one_nothing(qtbot: QtBot) -> None:
+    """The model signals runs of changed rows; the view must repaint just their rectangle
+    (and nothing for rows scrolled away), or every tick would repaint the whole table."""
+    view, model, _ = make_view(qtbot, [make_task(n) for n in range(2000)])
+    recorder = PaintRecorder()
+    view.viewport().installEventFilter(recorder)
+    QApplication.processEvents()
+    recorder.rects.clear()
+    model.apply(Update(tasks={f"1.{n}": make_task(n, State.RUNNING, 0.5) for n in range(1500, 1540)}))
+    QApplication.processEvents()
+    assert recorder.rects == []
+    model.apply(Update(tasks={"1.3": make_task(3, State.RUNNING, 0.5), "1.4": make_task(4, State.FAILED)}))
+    QApplication.processEvents()
+    row_height = view.rowHeight(3)
+    assert recorder.rects and all(r.height() <= 2 * row_height + 2 for r in recorder.rects)  # two rows
+    assert recorder.rects[0].top() == view.rowViewportPosition(3)
