@@ -171,4 +171,5 @@ def test_a_download_batch_records_megabytes_per_second(tmp_path: Path, http_serv
         assert engine.scheduler.wait_idle(timeout=60)
     (record,) = history.read_history(tmp_path / "state")
     assert record.done == 3 and record.mb_per_s is not None
-    assert record.mb_per_s == pytest.approx(6.0 / record.duration, rel=0.02)
+    # the stored duration is rounded to the millisecond, and a loopback batch takes only a few
+    assert 6.0 / (record.duration + 0.0006) <= record.mb_per_s <= 6.0 / max(record.duration - 0.0006, 1e-6)

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from aipopup.core.atomic import atomic_write, fsync_dir
+from aipopup.core.courtesy import breathe
+from aipopup.core.heap import bulk_allocation
 from aipopup.core.task import Batch, State, Task
 
 log = logging.getLogger(__name__)
@@ -101,10 +103,16 @@ def record_batch(state_dir: Path, batch: Batch, tasks: list[Task]) -> BatchRecor
     key = record_key(batch)
     results = f"{RESULTS_DIR}/{key}.json"
     ordered = sorted(tasks, key=lambda t: (t.seq, t.id))
-    payload = {"v": FORMAT, "batch": batch.to_json(),
-               "tasks": [t.to_json(compact=True) for t in ordered]}
-    with atomic_write(state_dir / results, "history") as tmp:
-        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    with bulk_allocation(), atomic_write(state_dir / results, "history") as tmp, \
+            tmp.open("w", encoding="utf-8") as out:
+        # One task at a time: a single json.dumps of 10,000 tasks is one C call that holds the
+        # GIL for a tenth of a second, and the window stalls that long when a batch finishes.
+        out.write(f'{{"v": {FORMAT}, "batch": {json.dumps(batch.to_json(), ensure_ascii=False)}, "tasks": [')
+        for n, task in enumerate(ordered):
+            breathe(n)
+            out.write(",\n" if n else "\n")
+            out.write(json.dumps(task.to_json(compact=True), ensure_ascii=False))
+        out.write("]}\n")
     record = summarize(batch, ordered, results)
     _append(state_dir / HISTORY_NAME, record.to_json())
     return record

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from aipopup.core.atomic import fsync_dir, sync_paths
+from aipopup.core.courtesy import breathe
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ class Journal:
             for record in snapshot:
                 record["v"] = FORMAT_VERSION
                 out.write(orjson.dumps(record) + b"\n")
+                breathe(count)
                 count += 1
             out.flush()
             os.fsync(out.fileno())

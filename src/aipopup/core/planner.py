@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aipopup.core import naming, operation
+from aipopup.core.courtesy import breathe
 from aipopup.core.skipdone import unique_path
 from aipopup.core.task import DEFAULT_NAME_TEMPLATE, OVERWRITE_POLICIES, Batch, Task
 
@@ -111,7 +112,8 @@ def _file_tasks(op: operation.Operation, request: BatchRequest, params: dict[str
     tasks: list[Task] = []
     claimed: set[Path] = set()
     inputs = {p for p, _ in found}
-    for source, rel_dir in found:
+    for step, (source, rel_dir) in enumerate(found):
+        breathe(step)
         ext = op.output_ext(source.name, params)
         output: Path | None = None
         if ext:

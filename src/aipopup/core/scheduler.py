@@ -25,6 +25,7 @@ from typing import Any
 
 from aipopup.core import operation
 from aipopup.core.cancel import CancelToken
+from aipopup.core.courtesy import BREATH_EVERY, breathe
 from aipopup.core.errors import Cancelled, TaskError, TransientError
 from aipopup.core.events import Event
 from aipopup.core.executor import Executor
@@ -137,27 +138,28 @@ class Scheduler:
                 return [t.copy() for t in self.store.tasks.values()]
             return [t.copy() for t in self.store.batch_tasks(batch_id)]
 
+    # Queries the window makes on its own thread take no lock: a compaction holds the lock while
+    # it rewrites the journal (a tenth of a second and more for 10,000 tasks), and the window
+    # must not wait behind it. Copying a dict is one step under the GIL, so each answer is a
+    # consistent snapshot of its dict.
     def batches(self) -> list[Batch]:
-        with self._lock:
-            return list(self.store.batches.values())
+        return list(self.store.batches.copy().values())
 
     def batch(self, batch_id: int) -> Batch:
-        with self._lock:
-            return self.store.batches[batch_id]
+        return self.store.batches[batch_id]
 
     def log_lines(self, task_id: str) -> list[tuple[float, str, str]]:
         with self._lock:
             return list(self._logs.get(task_id, ()))
 
     def counts(self, batch_id: int | None = None) -> dict[State, int]:
-        with self._lock:
-            if batch_id is not None:
-                return dict(self._tally.get(batch_id) or dict.fromkeys(State, 0))
-            counts = dict.fromkeys(State, 0)
-            for tally in self._tally.values():
-                for state, n in tally.items():
-                    counts[state] += n
-            return counts
+        if batch_id is not None:
+            return dict(self._tally.get(batch_id) or dict.fromkeys(State, 0))
+        counts = dict.fromkeys(State, 0)
+        for tally in list(self._tally.copy().values()):
+            for state, n in dict(tally).items():
+                counts[state] += n
+        return counts
 
     def _count(self, batch_id: int, state: State, delta: int) -> None:
         tally = self._tally.get(batch_id)
@@ -211,6 +213,7 @@ class Scheduler:
         try:
             for start in range(0, len(tasks), ADD_CHUNK):
                 self._add_chunk(stored, tasks, start, ids, seq)
+                breathe(BREATH_EVERY - 1)  # a chunk is a breath's worth of work
         finally:
             events: list[Event] = [Event("batch", batch_id=batch.id)]
             with self._lock:

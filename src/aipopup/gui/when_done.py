@@ -58,6 +58,7 @@ class WhenDone(QObject):
         self.open_folder = open_folder
         self.command_runner = command_runner
         self._armed = False  # something ran since the last time the queue was idle
+        self._work_seen = 0  # counts updates that showed work, to spot work started meanwhile
         self._last_batch: int | None = None
         updates.connect(self.on_update)  # type: ignore[attr-defined]
         self._failedLater.connect(self._failed)
@@ -66,11 +67,23 @@ class WhenDone(QObject):
         for task in update.tasks.values():
             if task.state == State.RUNNING or task.state.finished:
                 self._armed = True
+                self._work_seen += 1
                 self._last_batch = task.batch_id
-        # The idle flag may be a tick old: a batch added since then means the queue is not done.
-        if update.idle and self._armed and self.scheduler.is_idle():
+        if not (update.idle and self._armed):
+            return
+        action = str(self.settings.get("when_done", "nothing"))
+        if action == "nothing" or action not in ACTIONS:
             self._armed = False
-            self.fire(str(self.settings.get("when_done", "nothing")))
+            return
+        # The idle flag may be a tick old: a batch added since then means the queue is not done.
+        # Asked on the runner: the scheduler's lock may be held by a journal compaction.
+        seen, scheduler = self._work_seen, self.scheduler
+        self.runner.run(scheduler.is_idle, lambda idle: self._idle_checked(bool(idle), seen, action))
+
+    def _idle_checked(self, idle: bool, seen: int, action: str) -> None:
+        if idle and self._armed and seen == self._work_seen:  # nothing ran since the question
+            self._armed = False
+            self.fire(action)
 
     def output_folder(self) -> str:
         if self._last_batch is None:
