@@ -178,6 +178,9 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+        # Styled and laid out once the window is up, while nothing runs: left to the first batch,
+        # it happened in the same tick as its first thousand rows, with the planner running.
+        QTimer.singleShot(0, self, self._polish_table_page)
 
     def _connect_actions(self) -> None:
         a, t = self.actions_, self.task_actions
@@ -425,6 +428,10 @@ class MainWindow(QMainWindow):
     def _apply_filter(self) -> None:
         states = STATUS_FILTERS[max(0, self.status_filter.currentIndex())][1]
         self.proxy.set_filter(states, self.search.text())
+
+    def _polish_table_page(self) -> None:
+        for widget in (self.table_page, *self.table_page.findChildren(QWidget)):
+            widget.ensurePolished()
 
     def _update_empty_state(self) -> None:
         self.stack.setCurrentWidget(self.table_page if self.model.rowCount() else self.drop_zone)
