@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+)
 from PySide6.QtGui import QColor, QImage, QPaintEvent, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -134,3 +143,15 @@ def test_a_changed_row_repaints_only_itself_and_a_hidden_one_nothing(qtbot: QtBo
     row_height = view.rowHeight(3)
     assert recorder.rects and all(r.height() <= 2 * row_height + 2 for r in recorder.rects)  # two rows
     assert recorder.rects[0].top() == view.rowViewportPosition(3)
+
+
+def test_clicking_a_column_title_sorts_by_it(qtbot: QtBot) -> None:
+    view, model, _ = make_view(qtbot, [make_task(n) for n in (3, 1, 2)])
+    header = view.horizontalHeader()
+    titles = [header.model().headerData(c, Qt.Orientation.Horizontal) for c in Column]
+    assert titles == [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
+    at = QPoint(header.sectionViewportPosition(Column.NAME) + 10, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert [view.task_at_row(r).id for r in range(3)] == ["1.1", "1.2", "1.3"]
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert [view.task_at_row(r).id for r in range(3)] == ["1.3", "1.2", "1.1"]

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import cast
 
 from PySide6.QtCore import QEvent, QItemSelectionRange, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QStandardItemModel
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTableView, QWidget
 
 from aipopup.core.task import State, Task
@@ -33,6 +33,14 @@ class TaskTableView(QTableView):
         self.source = model
         self.proxy = proxy
         self.setModel(proxy)
+        # The column titles from a model that keeps them in C++: the header asks for some twenty
+        # roles of each section every time it paints or measures itself, which from our Python
+        # model was 180 calls, each one winning the GIL back from busy workers. The columns are
+        # fixed, so only their titles are needed; sorting and sizes stay the view's own.
+        self.titles = QStandardItemModel(0, len(Column), self)
+        self.titles.setHorizontalHeaderLabels(
+            [str(model.headerData(column, Qt.Orientation.Horizontal)) for column in Column])
+        self.horizontalHeader().setModel(self.titles)
         # elided text by (text, width, mode): names and widths repeat from one repaint to the next
         self._elided: dict[tuple[str, int, bool], str] = {}
 
