@@ -9,6 +9,7 @@ dialog show no English words, which catches a string nobody wrapped in ``tr()``.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -175,6 +176,33 @@ def test_the_walk_reports_unwrapped_and_untranslated_strings(tmp_path: Path) -> 
     absent = missing(found, i18n.load_catalog(LANGUAGE))
     assert {"Brand new string", "Constant title", "Marked for later"} <= set(absent)
     assert "Add files…" not in absent  # translated in the shipped catalog
+
+
+DIALOG_CLASSES = {"QFileDialog", "QInputDialog", "QMessageBox"}
+PRODUCT_NAME = "AI Popup"  # the window title of app-wide message boxes: a name, never translated
+
+
+def literal_dialog_texts(source: str, filename: str) -> list[str]:
+    """Literal strings handed to a static QFileDialog/QInputDialog/QMessageBox call: titles and
+    prompts of modal dialogs, which no walk of the open widgets ever sees."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in DIALOG_CLASSES:
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) \
+                        and english_words(arg.value) and arg.value != PRODUCT_NAME:
+                    found.append(f"{filename}:{node.lineno}: {arg.value!r}")
+    return found
+
+
+def test_standard_dialogs_get_translated_titles_and_prompts() -> None:
+    gui = Path(i18n.__file__).parent
+    found = [hit for path in sorted(gui.rglob("*.py"))
+             for hit in literal_dialog_texts(path.read_text(encoding="utf-8"), str(path.relative_to(gui)))]
+    assert not found, "wrap these in tr():\n" + "\n".join(found)
+    assert literal_dialog_texts('QInputDialog.getText(self, "Rename", tr("New name:"))', "x.py") == \
+        ["x.py:1: 'Rename'"]
 
 
 # -- runtime -----------------------------------------------------------------------------------------

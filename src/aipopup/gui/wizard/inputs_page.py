@@ -75,16 +75,16 @@ class InputsPage(QWizardPage):
             self.rescan()
 
     def _add_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add files")
+        files, _ = QFileDialog.getOpenFileNames(self, tr("Add files"))
         self.add_inputs(files)
 
     def _add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder")
+        folder = QFileDialog.getExistingDirectory(self, tr("Add a folder"))
         if folder:
             self.add_inputs([folder])
 
     def _add_links(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "Add links", "One link per line:")
+        text, ok = QInputDialog.getMultiLineText(self, tr("Add links"), tr("One link per line:"))
         if ok:
             self.add_inputs(links_in(text))
 
