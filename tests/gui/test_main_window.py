@@ -264,3 +264,36 @@ def test_filter_by_status_and_search(qtbot: QtBot, window: MainWindow, tmp_path:
     window.table.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
     names = [window.proxy.index(r, Column.NAME).data() for r in range(window.proxy.rowCount())]
     assert names == sorted(names, key=str.lower, reverse=True)
+
+
+def test_toolbar_pause_all_start_all_move_to_top_and_clear_finished(
+        qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
+    # One worker: the 24 MP photo runs while three small ones wait, so the order they start in
+    # after "Start all" is the queue's order, which "Move to top" changed.
+    inputs = [big_photo, *sorted(photos.glob("*.jpg"))[:3]]
+    window.open_wizard([str(p) for p in inputs])
+    start_wizard(qtbot, window, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT_MS)
+    first, second, third, fourth = window.model.task_ids()
+    qtbot.waitUntil(lambda: status(window, first) == "Running", timeout=WAIT_MS)
+
+    window.actions_.pause_all.trigger()
+    qtbot.waitUntil(lambda: {status(window, t) for t in (second, third, fourth)} == {"Paused"},
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: status(window, first) in ("Paused", "Succeeded"), timeout=WAIT_MS)
+    trigger(window, [fourth], "Move to top")
+    scheduler = window.scheduler
+    assert scheduler is not None
+    qtbot.waitUntil(lambda: scheduler.task(fourth).priority > scheduler.task(second).priority,
+                    timeout=WAIT_MS)
+
+    window.actions_.start_all.trigger()
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 4, timeout=WAIT_MS)
+    started = {t.id: t.started for t in scheduler.tasks()}
+    assert started[fourth] < started[second] < started[third]
+
+    window.actions_.clear_finished.trigger()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=WAIT_MS)
+    assert scheduler.tasks() == []
+    assert window.stack.currentWidget() is window.drop_zone
+    assert len(list((tmp_path / "out").iterdir())) == 4  # clearing the list keeps the outputs
