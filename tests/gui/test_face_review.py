@@ -126,3 +126,36 @@ def test_thumbnails_scrolled_away_are_let_go_and_come_back(qtbot: QtBot, runner:
     review.scrollbar.setValue(0)
     first = next(t for t in review.tiles if t.index == 0)
     assert first.detections is not None and first._pixmap is not None and not first._pixmap.isNull()
+
+
+def edge_colours(tile: FaceTile, index: int) -> set[str]:
+    """The pen colours on the left edge of box ``index`` as painted (orange or green)."""
+    assert tile.detections is not None
+    image = tile.grab().toImage()
+    rect = tile.box_rect(tile.detections.boxes[index]).toAlignedRect()
+    seen = set()
+    for y in range(rect.top() + 1, rect.bottom()):
+        colour = image.pixelColor(rect.left(), y)
+        for name, (r, g, b) in (("orange", (0xff, 0x98, 0x00)), ("green", (0x4c, 0xaf, 0x50))):
+            if abs(colour.red() - r) + abs(colour.green() - g) + abs(colour.blue() - b) < 40:
+                seen.add(name)
+    return seen
+
+
+def test_low_confidence_boxes_are_highlighted(qtbot: QtBot, testdata: Path) -> None:
+    from PySide6.QtGui import QPixmap
+
+    from aipopup.gui.face_review import LOW_CONFIDENCE
+
+    path = str(testdata / "faces" / "knn_examples_test_obama_and_biden.jpg")
+    detections = detect_for_review(path, {}, Settings().snapshot())
+    assert len(detections.boxes) >= 2
+    # The detector's own scores are all sure on this photo; one is lowered as a doubtful find.
+    detections.scores = [LOW_CONFIDENCE - 0.2] + [max(s, LOW_CONFIDENCE + 0.1) for s in detections.scores[1:]]
+    pixmap = QPixmap()
+    assert pixmap.loadFromData(detections.thumbnail)
+    tile = FaceTile()
+    qtbot.addWidget(tile)
+    tile.bind(0, path, detections, pixmap, "", False)
+    assert edge_colours(tile, 0) == {"orange"}
+    assert all(edge_colours(tile, i) == {"green"} for i in range(1, len(detections.boxes)))
