@@ -318,3 +318,38 @@ def test_not_a_video_is_refused(make_run: Any, tmp_path: Path) -> None:
     with pytest.raises(TaskError):
         make_run("anonymize", fake, output=tmp_path / "out" / "notes.mp4")()
     assert leftovers(tmp_path / "out") == []
+
+
+PHONE_TAGS = {"location": "+48.8583+002.2945/", "com.apple.quicktime.location.ISO6709": "+48.8583+002.2945/",
+              "title": "Jane at home", "comment": "with Joe", "make": "Apple", "model": "iPhone 12",
+              "creation_time": "2024-01-02T03:04:05.000000Z"}
+
+
+def _tags(path: Path) -> dict[str, str]:
+    """The file's global tags; a date MP4 stores twice (movie header and tag list) is read as
+    "date;date" by ffmpeg: the first is kept."""
+    return {key: value.split(";")[0] for key, value in streams(path)["probe"].tags.items()}
+
+
+@pytest.mark.parametrize("audio", [True, False], ids=["with-audio", "silent"])
+def test_keep_metadata_keeps_the_camera_but_never_the_location(short_clip: Path, make_run: Any,
+                                                               tmp_path: Path, audio: bool) -> None:
+    tags = [arg for key, value in PHONE_TAGS.items() for arg in ("-metadata", f"{key}={value}")]
+    phone = cut(short_clip, tmp_path / "phone.mp4", 12, "-c", "copy", *([] if audio else ["-an"]),
+                *tags, "-movflags", "+use_metadata_tags")
+    assert PHONE_TAGS.items() <= _tags(phone).items()
+
+    kept = make_run("anonymize", phone, output=tmp_path / "kept" / "phone.mp4",
+                    params={"keep_metadata": True})()
+    stripped = make_run("anonymize", phone, output=tmp_path / "stripped" / "phone.mp4")()
+    assert kept["frames"] == stripped["frames"] == 12
+
+    tags_kept = _tags(tmp_path / "kept" / "phone.mp4")
+    tags_stripped = _tags(tmp_path / "stripped" / "phone.mp4")
+    for found in (tags_kept, tags_stripped):
+        leaked = {key: value for key, value in found.items()
+                  if "location" in key or "2945" in value or "Jane" in value or "Joe" in value}
+        assert leaked == {}, found
+    assert {key: tags_kept.get(key) for key in ("make", "model", "creation_time")} == \
+        {"make": "Apple", "model": "iPhone 12", "creation_time": "2024-01-02T03:04:05.000000Z"}
+    assert "make" not in tags_stripped and "creation_time" not in tags_stripped

@@ -3,7 +3,8 @@
 Kept: camera make and model, lens, exposure, dates, colour space, copyright. Dropped: GPS, maker
 notes (they hold serial numbers and sometimes locations), serial numbers, owner and artist names,
 comments, the embedded thumbnail (it shows the faces unmasked). Orientation is reset to 1 because
-the pixels are already turned.
+the pixels are already turned. Videos keep the same kinds of tags (``video_tags``); their
+location, title and comment tags are dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +40,22 @@ KEEP_EXIF = frozenset({
     0xA402, 0xA403, 0xA405, 0xA406,  # ExposureMode, WhiteBalance, FocalLength35, SceneCapture
     0xA433, 0xA434,  # LensMake, LensModel
 })
+
+# Global tags of a video (as ffmpeg names them) that an anonymized copy may keep.
+KEEP_VIDEO_TAGS = frozenset({
+    "creation_time", "date", "copyright", "make", "model", "software",
+    "com.apple.quicktime.make", "com.apple.quicktime.model", "com.apple.quicktime.software",
+    "com.apple.quicktime.creationdate",
+})
+
+
+def video_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The allow-listed part of a video's global tags."""
+    kept = {key: value for key, value in tags.items() if key.lower() in KEEP_VIDEO_TAGS and value}
+    if "creation_time" in kept:
+        # ffmpeg joins a key found in two atoms with ";"; the muxer wants one date.
+        kept["creation_time"] = kept["creation_time"].split(";")[0]
+    return kept
 
 
 def clean_exif(raw: bytes | None) -> bytes | None:

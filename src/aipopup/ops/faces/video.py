@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -44,7 +44,7 @@ import numpy as np
 
 from aipopup.core.errors import TaskError
 from aipopup.core.operation import TaskContext
-from aipopup.ops.faces import detector, masks
+from aipopup.ops.faces import detector, masks, metadata
 from aipopup.ops.faces.options import DetectOptions
 from aipopup.ops.faces.tracking import Box, BoxTracker, grow
 
@@ -103,11 +103,13 @@ class Probe:
     file_start: float | None
     duration: float | None
     error: str  # the reason ffmpeg gave when it could not open the file, else ""
+    tags: dict[str, str] = field(default_factory=dict)  # the file's global metadata
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):([\d.]+)(?:, start: (-?[\d.]+))?")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
 _START = re.compile(r"start (-?[\d.]+)")
+_TAG = re.compile(r"^    (\S[^:]*?)\s*: (.*)$")
 
 
 def parse_probe(stderr: str) -> Probe:
@@ -134,7 +136,24 @@ def parse_probe(stderr: str) -> Probe:
         tail = [line.strip() for line in stderr.strip().splitlines()[-3:]]
         error = next((line for line in reversed(tail) if line and "output file" not in line),
                      "no video stream")
-    return Probe(bool(audio), audio, video_start, file_start, duration, error)
+    return Probe(bool(audio), audio, video_start, file_start, duration, error, _global_tags(stderr))
+
+
+def _global_tags(stderr: str) -> dict[str, str]:
+    """The first input's own ``Metadata:`` block (indented by 4), not its streams' (by 6)."""
+    tags: dict[str, str] = {}
+    inside = False
+    for line in stderr.splitlines():
+        if line == "  Metadata:":
+            inside = not tags
+            continue
+        match = _TAG.match(line) if inside else None
+        if match is None:
+            if inside and not line.startswith("      "):  # continuation lines are deeper
+                inside = False
+            continue
+        tags[match.group(1)] = match.group(2)
+    return tags
 
 
 def probe(path: Path, ctx: TaskContext | None = None) -> Probe:
@@ -184,10 +203,15 @@ def encoder_command(exe: str, out: Path, src: Path, *, width: int, height: int, 
     cmd += video_args
     if width % 2 or height % 2:  # 4:2:0 chroma needs even sides: one black column/row
         cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
-    # Location and device tags of phone videos are identifying: dropped unless asked to keep.
-    cmd += ["-map_metadata", "1" if keep_metadata and info.has_audio else "-1"]
+    # Nothing is copied wholesale: phone videos carry their location and titles with names.
+    # What --keep-metadata keeps is the photo path's allow-list, set tag by tag.
+    cmd += ["-map_metadata", "-1"]
+    kept = metadata.video_tags(info.tags) if keep_metadata else {}
+    for key, value in kept.items():
+        cmd += ["-metadata", f"{key}={value}"]
     if muxer in ("mp4", "mov"):
-        cmd += ["-movflags", "+faststart"]
+        # Keys such as make and model are only written to MP4/MOV as "mdta" tags.
+        cmd += ["-movflags", "+faststart+use_metadata_tags" if kept else "+faststart"]
     cmd += ["-f", muxer, str(out)]
     return cmd
 
