@@ -11,6 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
+from aipopup.core.engine import Engine
 from aipopup.core.task import State
 from aipopup.gui.main_window import MainWindow
 from aipopup.gui.wizard import BatchWizard
@@ -127,4 +128,35 @@ def test_a_saved_preset_fills_the_options_next_time(
     again.next()
     form = again.options_page.form
     assert form is not None and form.values()["quality"] == 42 and form.values()["max_side"] == 300
+    again.reject()
+
+
+def run_to_review(qtbot: QtBot, wizard: BatchWizard, op: str, output: Path) -> None:
+    to_options(qtbot, wizard, op)
+    wizard.next()
+    wizard.output_page.folder.setText(str(output))
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    qtbot.waitUntil(lambda: wizard.review_page.review is not None, timeout=WAIT_MS)
+
+
+def test_the_estimate_comes_from_this_machines_finished_tasks(
+        qtbot: QtBot, window: MainWindow, engine: Engine, photos: Path, tmp_path: Path) -> None:
+    first = window.open_wizard([str(photos)])
+    run_to_review(qtbot, first, "convert", tmp_path / "first")
+    review = first.review_page.review
+    assert review is not None and not review.measured  # nothing of this kind has run yet
+    assert "a first guess" in first.review_page.estimate.text()
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS):
+        first.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 6, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.batch_wizard is None, timeout=WAIT_MS)
+
+    again = window.open_wizard([str(photos)])
+    run_to_review(qtbot, again, "convert", tmp_path / "again")
+    measured = again.review_page.review
+    assert measured is not None and measured.measured
+    durations = sorted(t.finished - t.started for t in engine.scheduler.tasks())
+    assert measured.seconds_per_input == durations[len(durations) // 2]
+    assert "measured on this computer" in again.review_page.estimate.text()
     again.reject()
