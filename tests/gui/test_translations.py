@@ -281,3 +281,19 @@ def test_the_tray_popup_and_the_recovery_dialog_show_chinese(
     qtbot.addWidget(dialog)
     assert "未完成" in dialog.headline.text()
     assert_chinese(dialog)
+
+
+def test_the_system_language_is_the_default_and_the_setting_overrides_it() -> None:
+    assert Settings().get("language") == "system"
+    assert i18n.resolve("system", "zh_CN") == "zh_CN"
+    assert i18n.resolve("system", "zh-Hans-CN") == "zh_CN"
+    assert i18n.resolve("system", "de_DE") == i18n.ENGLISH  # no catalog: the source language
+    assert i18n.resolve(i18n.ENGLISH, "zh_CN") == i18n.ENGLISH  # chosen in settings: wins
+    assert i18n.resolve("zh_CN", "en_US") == "zh_CN"
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    try:
+        assert apply_language(app, "zh_CN") == "zh_CN" and i18n.tr("Add files") == "添加文件"
+        assert apply_language(app, i18n.ENGLISH) == i18n.ENGLISH and i18n.tr("Add files") == "Add files"
+    finally:
+        apply_language(app, i18n.ENGLISH)
