@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from httpserver import Fault, TestServer
 
 EXE = [sys.executable, "-m", "aipopup"]
@@ -209,3 +211,34 @@ def test_plain_http_downloads_never_load_httpx(http_server: TestServer, tmp_path
                 if line.startswith("import time:")}
     assert "aipopup.ops.download.plainhttp" in imported  # the check below can see imports
     assert {"httpx", "numpy", "cv2"} & imported == set()
+
+
+@pytest.mark.parametrize(("workers", "at_once"), [(None, 4), ("2", 2)])
+def test_downloads_from_one_server_run_four_at_once_or_as_many_as_workers_says(
+        http_server: TestServer, tmp_path: Path, workers: str | None, at_once: int) -> None:
+    holds = {}
+    for i in range(6):
+        path = f"/held/{i}.bin"
+        http_server.add(path, payload(1000, i))
+        holds[path] = Fault.hold()
+        http_server.fail(path, holds[path])
+    extra = ["--workers", workers] if workers else []
+    process = subprocess.Popen([*EXE, "run", "download", *map(http_server.url, holds), "-o",
+                                str(tmp_path / "out"), "--json", *extra],
+                               env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        def held() -> int:
+            return sum(h.reached.is_set() for h in holds.values())
+        # the per-server default (4) or --workers, which for downloads sets the network slots
+        assert wait_until(lambda: held() >= at_once, timeout=60)
+        assert not wait_until(lambda: held() > at_once, timeout=0.5)  # no download beyond the limit
+        for hold in holds.values():
+            hold.gate.set()
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    assert summary_of(stdout)["counts"]["succeeded"] == 6

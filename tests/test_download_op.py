@@ -201,6 +201,26 @@ def test_404_fails_at_once_with_a_hint(http_server: TestServer, fetch: Any, out:
     assert listing(out) == []
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 410, 451])
+def test_other_4xx_fail_at_once(http_server: TestServer, fetch: Any, out: Path, status: int) -> None:
+    url = http_server.add("/denied.bin", b"x")
+    http_server.fail("/denied.bin", Fault.http_status(status))
+    with pytest.raises(TaskError, match=str(status)) as info:
+        fetch(url)
+    assert not isinstance(info.value, TransientError)
+    assert listing(out) == []
+
+
+def test_408_is_transient_like_a_timeout(http_server: TestServer, fetch: Any, out: Path) -> None:
+    body = payload(4 * KIB)
+    url = http_server.add("/slowpoke.bin", body)
+    http_server.fail("/slowpoke.bin", Fault.http_status(408))
+    with pytest.raises(TransientError, match="408"):
+        fetch(url)
+    fetch(url)
+    assert (out / "slowpoke.bin").read_bytes() == body
+
+
 @pytest.mark.parametrize("page_status", [200, 403])
 def test_html_error_page_on_resume_never_touches_the_partial_file(
         http_server: TestServer, fetch: Any, out: Path, page_status: int) -> None:

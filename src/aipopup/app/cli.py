@@ -176,21 +176,30 @@ def _launch_gui(inputs: list[str]) -> int:
     return int(run_gui(inputs))
 
 
-def _load_settings(workers: int | None = None) -> Any:
+def _load_settings(workers: dict[str, int] | None = None) -> Any:
     from aipopup.core.settings import Settings, SettingsError
 
     try:
         settings = Settings.load(paths.settings_file())
-        if workers is not None:
-            settings.update({"workers": workers})  # for this run only: not saved
+        if workers:
+            settings.update(workers)  # for this run only: not saved
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     except ParamError as exc:
-        raise UsageError(f"--{exc.name}: {exc.message}") from None
+        flag = "workers" if workers and exc.name in workers else exc.name
+        raise UsageError(f"--{flag}: {exc.message}") from None
     return settings
 
 
-def _open_engine(namespace: argparse.Namespace, workers: int | None = None) -> Any:
+def _workers_setting(op_name: str, workers: int | None) -> dict[str, int] | None:
+    """--workers bounds the operation's own kind of task: a download run is limited by the
+    network slots (the per-server setting still applies), not by the CPU ones it never uses."""
+    if workers is None:
+        return None
+    return {"net_workers" if operation.get(op_name).resource == "net" else "workers": workers}
+
+
+def _open_engine(namespace: argparse.Namespace, workers: dict[str, int] | None = None) -> Any:
     from aipopup.core.engine import Engine
 
     settings = _load_settings(workers)
@@ -226,7 +235,7 @@ def _cmd_run(namespace: argparse.Namespace, then_args: list[str]) -> int:
         raise UsageError(f"--{exc.name.replace('_', '-')}: {exc.message}") from None
     except PlanError as exc:
         raise UsageError(str(exc)) from None
-    engine = _open_engine(namespace, namespace.workers)
+    engine = _open_engine(namespace, _workers_setting(namespace.op, namespace.workers))
     others = engine.recovery.unfinished
     if others and not namespace.json:
         print(f"aipopup: {others} unfinished task(s) from earlier runs are not run now; "
