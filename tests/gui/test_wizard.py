@@ -4,6 +4,7 @@ whose outputs are written, the preview follows the options, presets fill the opt
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -160,3 +161,33 @@ def test_the_estimate_comes_from_this_machines_finished_tasks(
     assert measured.seconds_per_input == durations[len(durations) // 2]
     assert "measured on this computer" in again.review_page.estimate.text()
     again.reject()
+
+
+def test_a_chain_downloads_then_anonymizes_with_both_forms(
+        qtbot: QtBot, window: MainWindow, engine: Engine, http_server: Any, testdata: Path,
+        tmp_path: Path) -> None:
+    body = (testdata / "faces" / "knn_examples_test_obama_and_biden.jpg").read_bytes()
+    url = http_server.add("/pics/group.jpg", body, content_type="image/jpeg")
+    wizard = window.open_wizard([url])
+    qtbot.waitUntil(wizard.inputs_page.isComplete, timeout=WAIT_MS)
+    wizard.next()
+    assert not wizard.job_page.then_combo.isHidden()  # a download can be followed by another step
+    wizard.job_page.select_op("download", then="anonymize")
+    wizard.next()
+    page = wizard.options_page
+    assert page.form is not None and page.then_form is not None
+    page.then_form.set_values({"mode": "solid"})
+    wizard.next()
+    wizard.output_page.folder.setText(str(tmp_path / "out"))
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    assert "then anonymize faces" in wizard.review_page.counts.text()
+    with qtbot.waitSignal(window.batchAdded, timeout=WAIT_MS):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 2, timeout=WAIT_MS)
+    tasks = {t.op: t for t in engine.scheduler.tasks()}
+    assert set(tasks) == {"download", "anonymize"}
+    assert tasks["anonymize"].params["mode"] == "solid" and tasks["anonymize"].result["faces"] >= 3
+    downloaded, anonymized = Path(tasks["download"].outputs[0]), Path(tasks["anonymize"].outputs[0])
+    assert downloaded.read_bytes() == body
+    assert anonymized.exists() and anonymized.read_bytes() != body
