@@ -312,6 +312,29 @@ def test_same_name_from_two_urls_gets_a_unique_name_and_reruns_keep_it(
     assert len(http_server.requests) == requests  # nothing fetched again
 
 
+def test_a_file_already_there_with_the_same_sha256_is_not_fetched_from_a_new_link(
+        http_server: TestServer, fetch: Any, out: Path) -> None:
+    body = payload(40 * KIB, seed=11)
+    digest = hashlib.sha256(body).hexdigest()
+    first = http_server.add("/old-link/photo.jpg", body, content_type="image/jpeg")
+    fresh = http_server.add("/new-link/photo.jpg", body, content_type="image/jpeg")
+    _, kept = fetch(first, sha256=digest)
+    folder_module.forget_folders()  # a re-run in a new process: only the folder log knows it
+    requests = len(http_server.requests)
+    again, outputs = fetch(fresh, sha256=digest)
+    assert again["already_done"] is True and outputs == kept
+    assert len(http_server.requests) == requests  # the new link was never asked
+    # without a checksum to go by, a new link is a new download
+    _, other = fetch(fresh)
+    assert other != kept and Path(other[0]).read_bytes() == body
+    assert len(http_server.requests) == requests + 1
+    # a file changed since it was verified is not taken for the wanted one
+    Path(kept[0]).write_bytes(b"edited")
+    third = http_server.add("/third-link/photo.jpg", body, content_type="image/jpeg")
+    _, fetched = fetch(third, sha256=digest)
+    assert fetched != kept and Path(fetched[0]).read_bytes() == body
+
+
 def test_finished_download_is_found_by_a_new_process(
         http_server: TestServer, fetch: Any, out: Path) -> None:
     body = payload(30 * KIB)

@@ -93,6 +93,15 @@ def _already_done(ctx: TaskContext, folder: FolderState, key: str,
     """A finished file of ours is not fetched again, even when the journal never heard of it
     (the app killed after the rename): the folder's download log vouches for it."""
     entry = folder.finished_entry(key)
+    if entry is None and options.sha256 is not None:
+        entry = _same_sha256(folder, options.sha256)
+        if entry is not None:
+            ctx.outputs.append(str(folder.path / entry.name))
+            ctx.progress(1.0, "already downloaded")
+            return {"bytes": entry.size, "fetched": 0, "resumed_from": entry.size,
+                    "content_type": None, "sha256": entry.sha256, "url": options.url,
+                    "name": entry.name, "is_image": responses.is_image(entry.name, None),
+                    "already_done": True, "same_as": entry.url}
     if entry is None:
         state = folder.part_state(key)
         final = folder.path / state.name if state else None
@@ -120,6 +129,18 @@ def _already_done(ctx: TaskContext, folder: FolderState, key: str,
     return {"bytes": size, "fetched": 0, "resumed_from": size, "content_type": None,
             "sha256": digest, "url": options.url, "name": entry.name,
             "is_image": responses.is_image(entry.name, None), "already_done": True}
+
+
+def _same_sha256(folder: FolderState, sha256: str) -> Finished | None:
+    """Another URL's finished file with the wanted checksum, still there at its size."""
+    entry = folder.finished_with_sha256(sha256)
+    if entry is None:
+        return None
+    try:
+        size = (folder.path / entry.name).stat().st_size
+    except FileNotFoundError:
+        return None
+    return entry if size == entry.size else None
 
 
 class _Transfer:

@@ -113,6 +113,7 @@ class FolderState:
     claims: dict[str, str] = field(default_factory=dict)  # key -> name
     owners: dict[str, str] = field(default_factory=dict)  # name.casefold() -> key
     finished: dict[str, Finished] = field(default_factory=dict)
+    by_sha256: dict[str, Finished] = field(default_factory=dict)  # verified files by checksum
     parts: dict[str, PartState] = field(default_factory=dict)
     active: set[str] = field(default_factory=set)  # keys being transferred right now
     _fd: int = -1
@@ -160,7 +161,9 @@ class FolderState:
             name = self.claims.pop(key, None)
             if name is not None and self.owners.get(name.casefold()) == key:
                 del self.owners[name.casefold()]
-            self.finished.pop(key, None)
+            entry = self.finished.pop(key, None)
+            if entry is not None and entry.sha256 and self.by_sha256.get(entry.sha256) is entry:
+                del self.by_sha256[entry.sha256]
 
     def _occupied(self, name: str) -> bool:
         base = os.path.join(self._dir, name)
@@ -179,9 +182,17 @@ class FolderState:
         with _lock:
             return self.finished.get(key)
 
+    def finished_with_sha256(self, sha256: str) -> Finished | None:
+        """A file this folder already holds with that (verified) checksum, whatever its URL:
+        a list re-run with fresh signed links names the same files by new URLs."""
+        with _lock:
+            return self.by_sha256.get(sha256)
+
     def record_finished(self, entry: Finished) -> None:
         with _lock:
             self.finished[entry.key] = entry
+            if entry.sha256:
+                self.by_sha256[entry.sha256] = entry
             self.parts.pop(entry.key, None)
             self._append(entry.record())
 
@@ -260,6 +271,8 @@ class FolderState:
                 if names.sanitize(entry.name) != entry.name:
                     return
                 self.finished[entry.key] = entry
+                if entry.sha256:
+                    self.by_sha256[entry.sha256] = entry
                 self.parts.pop(entry.key, None)
                 self._set_claim(entry.key, entry.name)
         except (ValueError, KeyError, TypeError, AttributeError):
