@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from tests.conftest import MakeRun
 from tests.faces_helpers import big_scene_with_small_face, read
 
@@ -45,11 +46,40 @@ def test_boxes_map_back_to_full_resolution(testdata: Path) -> None:
     assert np.allclose(coarse[0].landmarks, full[0].landmarks, atol=0.06 * full[0].h)
 
 
-def test_a_45px_face_in_a_24mp_photo_is_found(testdata: Path) -> None:
-    scene, (cx, cy) = big_scene_with_small_face(testdata, face_px=45)
+def test_a_40px_face_in_a_24mp_photo_is_found(testdata: Path) -> None:
+    scene, (cx, cy) = big_scene_with_small_face(testdata, face_px=40)
     faces = detector.detect_faces(scene, threshold=0.6, size=640)
     assert any(abs(f.centre[0] - cx) < 30 and abs(f.centre[1] - cy) < 30 for f in faces), faces
     assert all(25 < f.h < 80 for f in faces)  # nothing else in the scene is taken for a face
+
+
+def test_without_a_smallest_face_only_the_detection_size_copy_is_searched(testdata: Path) -> None:
+    """Video frames ask for no smallest face: a frame where the 640-px copy shows nothing must not
+    be searched again tile by tile at full resolution (that tripled the time of 1080p clips)."""
+    scene, _ = big_scene_with_small_face(testdata, face_px=40)  # 4 px tall in the 640-px copy
+    assert detector.detect_faces(scene, threshold=0.6, size=640, min_face=None) == []
+    assert len(detector.detect_faces(scene, threshold=0.6, size=640, min_face=40)) == 1
+
+
+def test_boxes_are_where_a_person_sees_the_face_in_a_turned_photo(testdata: Path, tmp_path: Path,
+                                                                  make_run: MakeRun) -> None:
+    """A phone photo stored sideways with an EXIF rotation: faces are found on the turned pixels
+    and reported in them (the eyes above the mouth), as the draw and the masks use them."""
+    src = testdata / "faces" / "obama.jpg"
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 8  # stored turned a quarter clockwise; shown turned back (90 degrees anticlockwise)
+    with Image.open(src) as img:
+        img.rotate(-90, expand=True).save(turned, "JPEG", exif=exif.tobytes(), quality=95)
+    upright = make_run("detect", src)()
+    result = make_run("detect", turned)()
+    assert upright is not None and result is not None
+    assert (result["width"], result["height"]) == (upright["width"], upright["height"])
+    assert result["faces"] == upright["faces"] == 1
+    face, expected = result["detections"][0], upright["detections"][0]
+    assert np.allclose(face["box"], expected["box"], atol=0.05 * expected["box"][3])
+    eyes, mouth = face["landmarks"][:2], face["landmarks"][3:]
+    assert max(y for _, y in eyes) < min(y for _, y in mouth)
 
 
 def test_a_small_face_beside_big_ones_is_found_when_thorough(testdata: Path) -> None:

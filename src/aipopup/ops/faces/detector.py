@@ -216,7 +216,7 @@ def detect_faces(bgr: np.ndarray, *, threshold: float, size: int = 640, model_pa
     coarse = min(detection_scale(width, height, size), fine)
     faces = [f.mapped(coarse) for f in _run(detector, shrink(bgr, coarse), threshold)]
     smallest = min((f.h * coarse for f in faces), default=0.0)
-    if coarse < fine and (thorough or smallest < SMALL_FACE_HINT_PX):
+    if min_face and coarse < fine and (thorough or smallest < SMALL_FACE_HINT_PX):
         if check:
             check()
         small = shrink(bgr, fine)
