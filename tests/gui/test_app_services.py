@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from aipopup.core.engine import Engine
@@ -57,3 +57,25 @@ def test_attach_engine_without_tray_keeps_normal_close(
     assert services.recovery_dialog is None  # a fresh profile has nothing to recover
     window.close()
     assert not window.isVisible()
+
+
+
+def test_with_a_tray_close_hides_to_it_and_its_quit_ends_the_app(
+        qtbot: QtBot, qapp: QApplication, window: MainWindow, engine: Engine, settings: Settings,
+        services: AppServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Offscreen has no system tray: the platform is told it has one, so the wiring runs for real.
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    services.attach_engine(engine)
+    tray = services.tray
+    assert tray is not None and tray.available and tray.menu is not None
+    assert not qapp.quitOnLastWindowClosed()  # hidden to the tray is not the last window closed
+    assert not window.close()  # refused: the window only hides, the app goes on in the tray
+    assert window.isHidden() and not services.quitting
+
+    settings.update({"close_to_tray": False})
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.close()  # with the setting off a close really closes
+    quit_action = next(a for a in tray.menu.actions() if a.text() == "Quit")
+    quit_action.trigger()
+    assert services.quitting
