@@ -297,3 +297,24 @@ def test_toolbar_pause_all_start_all_move_to_top_and_clear_finished(
     assert scheduler.tasks() == []
     assert window.stack.currentWidget() is window.drop_zone
     assert len(list((tmp_path / "out").iterdir())) == 4  # clearing the list keeps the outputs
+
+
+def test_status_bar_shows_counts_throughput_eta_cpu_memory_and_the_chart(
+        qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
+    # Three small photos finish while the 24 MP one is still running: a rate and an ETA exist.
+    window.open_wizard([str(p) for p in [*sorted(photos.glob("*.jpg"))[:3], big_photo]])
+    start_wizard(qtbot, window, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 3, timeout=WAIT_MS)
+    bar = window.status
+    bar.sample()  # the once-a-second tick, now; the model cannot change before it (no event loop)
+    assert bar.counts_label.text().startswith("3 succeeded") or ", 3 succeeded" in bar.counts_label.text()
+    assert bar.eta_label.text().startswith("ETA ")
+    assert bar.rate_label.text().endswith("/s") and bar.throughput() > 0
+    assert max(bar.chart.samples) > 0
+    cpu, memory = bar.system_label.text().split("·")
+    assert cpu.startswith("CPU ") and memory.strip().endswith("MB")
+    chart = bar.chart.grab()  # painted without error at its own size
+    assert (chart.width(), chart.height()) == (bar.chart.width(), bar.chart.height())
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 4, timeout=WAIT_MS)
+    bar.sample()
+    assert bar.counts_label.text() == "4 succeeded" and bar.eta_label.text() == ""
