@@ -242,3 +242,21 @@ def test_downloads_from_one_server_run_four_at_once_or_as_many_as_workers_says(
             process.communicate()
     assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
     assert summary_of(stdout)["counts"]["succeeded"] == 6
+
+
+def test_download_then_detect_writes_the_face_report(
+        http_server: TestServer, tmp_path: Path, testdata: Path, manifest: dict[str, Any]) -> None:
+    photos = ["obama.jpg", "two_people.jpg"]
+    for name in photos:
+        http_server.add(f"/photos/{name}", (testdata / "faces" / name).read_bytes(),
+                        content_type="image/jpeg")
+    out = tmp_path / "out"
+    done = aipopup(tmp_path, "run", "download", *(http_server.url(f"/photos/{n}") for n in photos),
+                   "-o", str(out), "--json", "--then", "detect", "--report", "found.json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((out / "found.json").read_text(encoding="utf-8"))
+    assert sorted(Path(image["file"]).name for image in report["images"]) == sorted(photos)
+    for image in report["images"]:
+        expected = manifest["faces"][Path(image["file"]).name]
+        assert image["status"] == "succeeded"
+        assert expected["min_faces"] <= len(image["faces"]) <= expected["max_faces"]

@@ -734,7 +734,7 @@ class Scheduler:
         tasks = self.store.batch_tasks(batch_id)
         events.append(Event("batch", batch_id=batch_id))
         batch = self.store.batches[batch_id]
-        op = operation.get(batch.op)
+        op = _finalizing_op(batch)
         if (op.finalizer is None and self.on_batch_finished is None) or batch_id in self._finalizing:
             return
         self._finalizing.add(batch_id)
@@ -763,6 +763,9 @@ class Scheduler:
     def _run_finalizer(self, batch: Batch, tasks: list[Task], op: operation.Operation) -> str:
         try:
             function = op.finalize_function()
+            if op.name != batch.op:  # the chained operation's report, on its own tasks and options
+                batch = dataclasses.replace(batch, op=op.name, params=dict(batch.then_params))
+                tasks = [t for t in tasks if t.op == op.name]
             result = function(batch, tasks, CancelToken()) if function else None
             message = ""
         except TaskError as exc:
@@ -884,3 +887,14 @@ class _Timer:
                     return
                 _, _, task_id = heapq.heappop(self._heap)
             self._callback(task_id)
+
+
+def _finalizing_op(batch: Batch) -> operation.Operation:
+    """Whose finalizer ends the batch: its own operation's, else (download --then detect) the
+    chained one's, so a chained detect still writes its report."""
+    op = operation.get(batch.op)
+    if op.finalizer is None and batch.then_op:
+        then = operation.get(batch.then_op)
+        if then.finalizer is not None:
+            return then
+    return op
