@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -177,6 +179,27 @@ def test_cmyk_jpeg_is_anonymized(testdata: Path, tmp_path: Path, make_run: MakeR
 def test_an_image_over_the_pixel_limit_is_refused(testdata: Path, make_run: MakeRun) -> None:
     run = make_run("anonymize", testdata / "faces" / "obama-1080p.jpg", settings={"pixel_limit_mp": 1})
     with pytest.raises(TaskError, match="over the 1-megapixel limit"):
+        run()
+    assert run.ctx.output is not None and not run.ctx.output.exists()
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG whose header announces ``width`` x ``height`` but whose data stops after a few rows:
+    a decoder that trusted the header would allocate the whole picture first."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = zlib.compress(b"\0" * (width * 3 + 1) * 4)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    signature = b"\x89PNG\r\n\x1a\n"
+    path.write_bytes(signature + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
+def test_the_default_pixel_limit_refuses_a_250_megapixel_photo(tmp_path: Path, make_run: MakeRun) -> None:
+    huge = tmp_path / "panorama.png"
+    _png_header_only(huge, 25_000, 10_000)
+    run = make_run("anonymize", huge)  # the settings' defaults: 200 megapixels
+    with pytest.raises(TaskError, match=r"25000x10000 \(250 megapixels\), over the 200-megapixel limit"):
         run()
     assert run.ctx.output is not None and not run.ctx.output.exists()
 

@@ -312,6 +312,14 @@ def test_corrupt_bytes_mid_stream_are_processed_not_crashed(short_clip: Path, ma
     assert any(level == "warning" and "damaged" in text for level, text in run.logs)
 
 
+def test_a_video_over_the_pixel_limit_is_refused(short_clip: Path, make_run: Any, tmp_path: Path) -> None:
+    big = cut(short_clip, tmp_path / "big.mp4", 3, "-vf", "scale=1280:960", "-c:v", "libx264",
+              "-preset", "ultrafast", "-an")
+    with pytest.raises(TaskError, match="1280x960, above the 1-megapixel limit"):
+        make_run("anonymize", big, output=tmp_path / "out" / "big.mp4", settings={"pixel_limit_mp": 1})()
+    assert leftovers(tmp_path / "out") == []
+
+
 def test_not_a_video_is_refused(make_run: Any, tmp_path: Path) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video\n" * 50)
