@@ -3,10 +3,12 @@ whose outputs are written, the preview follows the options, presets fill the opt
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWizard
@@ -14,6 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from aipopup.core.engine import Engine
 from aipopup.core.task import State
+from aipopup.gui.forms import ERROR_STYLE
 from aipopup.gui.main_window import MainWindow
 from aipopup.gui.wizard import BatchWizard
 from aipopup.gui.wizard.preview_job import PreviewResult
@@ -191,3 +194,22 @@ def test_a_chain_downloads_then_anonymizes_with_both_forms(
     downloaded, anonymized = Path(tasks["download"].outputs[0]), Path(tasks["anonymize"].outputs[0])
     assert downloaded.read_bytes() == body
     assert anonymized.exists() and anonymized.read_bytes() != body
+
+
+def test_the_review_warns_when_the_output_drive_is_too_small(
+        qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shutil.disk_usage
+
+    def nearly_full(path: str | Path) -> Any:  # the drive is the machine's; this one has 1 KB left
+        return real(path)._replace(free=1024)
+
+    monkeypatch.setattr(shutil, "disk_usage", nearly_full)
+    wizard = window.open_wizard([str(photos)])
+    run_to_review(qtbot, wizard, "convert", tmp_path / "not" / "yet" / "made")
+    review = wizard.review_page.review
+    assert review is not None and review.free_bytes == 1024
+    text = wizard.review_page.space.text()
+    assert text.startswith("Only 1") and "the inputs alone are" in text, text
+    assert wizard.review_page.space.styleSheet() == ERROR_STYLE
+    wizard.reject()
