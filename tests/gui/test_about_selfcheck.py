@@ -3,6 +3,8 @@ package's, and the self-check runs the real checks off the GUI thread and report
 
 from __future__ import annotations
 
+import functools
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 import aipopup
-from aipopup.app import selfcheck
+from aipopup.app import paths, selfcheck
+from aipopup.gui import desktop
 from aipopup.gui.about_dialog import AboutDialog, app_icon
 from aipopup.gui.main_window import MainWindow
 from aipopup.gui.selfcheck_dialog import SelfCheckDialog
@@ -25,7 +28,18 @@ def _leftover_check_folders() -> set[str]:
 def test_help_menu_is_on_the_menu_bar(window: MainWindow) -> None:
     titles = [a.text() for a in window.menuBar().actions()]
     assert "&Help" in titles
-    assert [a.objectName() for a in window.help_menu.actions()] == ["actionSelfCheck", "actionAbout"]
+    assert [a.objectName() for a in window.help_menu.actions()] == [
+        "actionSelfCheck", "actionOpenLogFolder", "actionAbout"]
+
+
+def test_open_log_folder_launches_the_file_manager_on_the_log_folder(
+        qtbot: QtBot, window: MainWindow) -> None:
+    launched: list[list[str]] = []
+    window.help_menu.open_folder = functools.partial(desktop.open_path, launch=launched.append)
+    window.help_menu.log_folder.trigger()
+    qtbot.waitUntil(lambda: bool(launched))
+    opener = {"win32": "explorer", "darwin": "open"}.get(sys.platform, "xdg-open")
+    assert launched == [[opener, str(paths.log_dir())]]
 
 
 def test_about_shows_the_package_version(qtbot: QtBot, window: MainWindow) -> None:
