@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ from tests.conftest import MakeRun
 from tests.faces_helpers import raw_faces, read
 
 from aipopup.core.errors import TaskError
+from aipopup.ops import images
 from aipopup.ops.faces import crop, detector
 
 PHOTOS = sorted(json.loads((Path(__file__).resolve().parents[1].parent / "shared" / "testdata" /
@@ -100,14 +102,24 @@ def test_a_photo_without_a_face_is_copied_to_the_no_face_folder(tmp_path: Path,
     assert run.logs and "No face" in run.logs[0][1]
 
 
-def test_process_writes_three_outputs_from_one_decode(testdata: Path, tmp_path: Path,
-                                                      make_run: MakeRun) -> None:
+def test_process_writes_three_outputs_from_one_decode(testdata: Path, make_run: MakeRun,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     src = testdata / "faces" / "two_people.jpg"
+    decoded: list[str] = []
+    real_load = images.load_image
+
+    def counted(path: str | Path, **kwargs: Any) -> images.LoadedImage:
+        decoded.append(str(path))
+        return real_load(path, **kwargs)
+
+    # Counted, still the real decoder: the point of "process" is one decode for every output.
+    monkeypatch.setattr(images, "load_image", counted)
     run = make_run("process", src,
                    params={"max_side": 500, "all_faces": True, "width": 300, "height": 400})
     assert run.ctx.output is None
     result = run()
     assert result is not None and result["faces"] == 2
+    assert decoded == [str(src)]
     outs = result["outputs"]
     assert sorted(outs) == ["anonymize", "crop", "resize"]
     assert sorted(run.ctx.outputs) == sorted([outs["anonymize"], outs["resize"], *outs["crop"]])
