@@ -172,3 +172,10 @@ def test_report_lists_every_photo_with_its_faces(report_name: str, testdata: Pat
         assert data["images"][0]["width"] == 1126 and len(data["images"][0]["faces"][0]["landmarks"]) == 5
         assert data["images"][2]["error"]
     assert not list(path.parent.glob(".*aipopup-tmp*"))
+
+
+def test_threshold_comes_from_the_task_else_from_the_settings(testdata: Path, make_run: MakeRun) -> None:
+    photo = testdata / "faces" / "two_people.jpg"  # both faces score 0.93-0.95
+    strict = {"detector_threshold": 0.99}
+    assert make_run("detect", photo, settings=strict)()["faces"] == 0  # type: ignore[index]
+    assert make_run("detect", photo, settings=strict, params={"threshold": 0.6})()["faces"] == 2  # type: ignore[index]

@@ -361,3 +361,15 @@ def test_keep_metadata_keeps_the_camera_but_never_the_location(short_clip: Path,
     assert {key: tags_kept.get(key) for key in ("make", "model", "creation_time")} == \
         {"make": "Apple", "model": "iPhone 12", "creation_time": "2024-01-02T03:04:05.000000Z"}
     assert "make" not in tags_stripped and "creation_time" not in tags_stripped
+
+
+def test_detection_size_comes_from_the_task_else_from_the_settings(short_clip: Path, make_run: Any,
+                                                                   tmp_path: Path) -> None:
+    # Video frames are searched at the detection size only: 160 px across, the smaller of the
+    # clip's two faces is too small to be found.
+    clip = cut(short_clip, tmp_path / "few.mp4", 6, "-c", "copy")
+    tiny = {"detector_size": 160}
+    blind = make_run("anonymize", clip, output=tmp_path / "a" / "few.mp4", settings=tiny)()
+    sighted = make_run("anonymize", clip, output=tmp_path / "b" / "few.mp4", settings=tiny,
+                       params={"detection_size": 640})()
+    assert blind["faces"] < sighted["faces"] == 2, (blind, sighted)
