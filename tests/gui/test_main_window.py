@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from aipopup.core.planner import BatchRequest
 from aipopup.core.task import State
 from aipopup.gui import last_used
 from aipopup.gui.drop_zone import DROP_TEXT
@@ -318,3 +320,21 @@ def test_status_bar_shows_counts_throughput_eta_cpu_memory_and_the_chart(
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 4, timeout=WAIT_MS)
     bar.sample()
     assert bar.counts_label.text() == "4 succeeded" and bar.eta_label.text() == ""
+
+
+def test_details_pane_shows_the_parameters_and_the_tasks_log_lines(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    # A photo of a plain wall: crop finds no face, copies it aside and logs a warning.
+    wall = tmp_path / "in" / "wall.png"
+    wall.parent.mkdir()
+    Image.new("RGB", (320, 240), (180, 170, 160)).save(wall)
+    window.submit(BatchRequest("crop", [str(wall)], str(tmp_path / "out"), {"no_face_dir": "no-face"}))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT_MS)
+    window.table.selectRow(0)  # selected while it runs: the log line arrives live, by the bridge
+    (task_id,) = window.model.task_ids()
+    assert window.details.task is not None and window.details.task.id == task_id
+    assert window.details.params_form.rowCount() == len(window.details.task.params) > 0
+    qtbot.waitUntil(lambda: "No face found in wall.png" in window.details.log.toPlainText(),
+                    timeout=WAIT_MS)
+    assert "warning" in window.details.log.toPlainText()
+    qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 1, timeout=WAIT_MS)
