@@ -338,3 +338,14 @@ def test_details_pane_shows_the_parameters_and_the_tasks_log_lines(
                     timeout=WAIT_MS)
     assert "warning" in window.details.log.toPlainText()
     qtbot.waitUntil(lambda: window.model.counts()[State.SUCCEEDED] == 1, timeout=WAIT_MS)
+
+
+def test_dropping_links_as_a_uri_list_opens_the_wizard_with_them(window: MainWindow) -> None:
+    # what a browser drags: text/uri-list with http(s) URLs, not local files
+    links = ["http://127.0.0.1:9/a.jpg", "https://127.0.0.1:9/b.jpg"]
+    mime = QMimeData()
+    mime.setUrls([QUrl(link) for link in links])
+    assert drop(window, mime)
+    wizard = window.batch_wizard
+    assert wizard is not None and wizard.choices.inputs == links
+    wizard.reject()
