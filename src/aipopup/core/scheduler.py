@@ -149,8 +149,8 @@ class Scheduler:
         return self.store.batches[batch_id]
 
     def log_lines(self, task_id: str) -> list[tuple[float, str, str]]:
-        with self._lock:
-            return list(self._logs.get(task_id, ()))
+        lines = self._logs.get(task_id)  # no lock, like batches(): deque.copy() is one step
+        return list(lines.copy()) if lines is not None else []
 
     def counts(self, batch_id: int | None = None) -> dict[State, int]:
         if batch_id is not None:

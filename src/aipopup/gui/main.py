@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from aipopup.app import paths
 from aipopup.core.engine import Engine
 from aipopup.core.settings import Settings, SettingsError
-from aipopup.gui import i18n
+from aipopup.gui import i18n, last_used
 from aipopup.gui.about_dialog import app_icon
 from aipopup.gui.app_services import AppServices, start_services
 from aipopup.gui.executor import QtExecutor
@@ -129,6 +129,7 @@ class Session:
             QTimer.singleShot(0, self.app.quit)
             return
         preload_heavy_modules()
+        self.window.runner.run(last_used.preload)  # the wizard's and the tray's last choices
         state_dir, settings, executor = paths.state_dir(), self.settings, self.executor
 
         def open_engine() -> Engine:
