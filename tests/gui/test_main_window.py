@@ -349,3 +349,23 @@ def test_dropping_links_as_a_uri_list_opens_the_wizard_with_them(window: MainWin
     wizard = window.batch_wizard
     assert wizard is not None and wizard.choices.inputs == links
     wizard.reject()
+
+
+def test_open_output_and_show_in_folder_launch_the_desktop_with_the_result(
+        qtbot: QtBot, window: MainWindow, photos: Path, tmp_path: Path) -> None:
+    launched: list[list[str]] = []
+    window.launch = launched.append  # the command line, instead of a real file manager
+    window.open_wizard([str(p) for p in sorted(photos.glob("*.jpg"))[:1]])
+    start_wizard(qtbot, window, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1
+                    and window.model.counts()[State.SUCCEEDED] == 1, timeout=WAIT_MS)
+    (task_id,) = window.model.task_ids()
+    task = window.model.task(task_id)
+    assert task is not None and task.outputs
+    output = Path(task.outputs[0])
+    trigger(window, [task_id], "Open output")
+    qtbot.waitUntil(lambda: len(launched) == 1, timeout=WAIT_MS)
+    assert launched[0][-1] == str(output) and output.is_file()
+    trigger(window, [task_id], "Show in folder")
+    qtbot.waitUntil(lambda: len(launched) == 2, timeout=WAIT_MS)
+    assert launched[1][-1] in (str(output), str(output.parent))  # selected in, or the folder

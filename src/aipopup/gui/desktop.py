@@ -28,11 +28,11 @@ def open_path(path: str, launch: Launcher | None = None) -> None:
     (launch or _spawn)([opener, str(target)])
 
 
-def show_in_folder(path: str) -> None:
+def show_in_folder(path: str, launch: Launcher | None = None) -> None:
     target = Path(path)
     if sys.platform == "win32" and target.exists():
-        subprocess.Popen(["explorer", "/select,", str(target)])
+        (launch or _spawn)(["explorer", "/select,", str(target)])
     elif sys.platform == "darwin" and target.exists():
-        subprocess.Popen(["open", "-R", str(target)])
+        (launch or _spawn)(["open", "-R", str(target)])
     else:
-        open_path(str(target.parent if not target.is_dir() else target))
+        open_path(str(target.parent if not target.is_dir() else target), launch)

@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
         # GUI-side background work, and one ordered lane for engine control calls so that
         # "pause" then "resume" clicked quickly reach the engine in that order.
         self.runner = BackgroundRunner(self)
+        # what starts a file manager or viewer; a test gives its own to see the command line
+        self.launch: desktop.Launcher | None = None
         self.control = BackgroundRunner(self, max_threads=1)
 
         self.model = TaskTableModel(self)
@@ -411,12 +413,12 @@ class MainWindow(QMainWindow):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
-    def _open_outputs(self, opener: Callable[[str], None]) -> None:
+    def _open_outputs(self, opener: Callable[[str, desktop.Launcher | None], None]) -> None:
         paths = [t.outputs[0] if t.outputs else (t.output or "") for t in self._selected_tasks()
                  if t.state is State.SUCCEEDED][:10]  # never launch a hundred viewers at once
         for path in paths:
             if path:
-                self.runner.run(functools.partial(opener, path), None, self._control_failed)
+                self.runner.run(functools.partial(opener, path, self.launch), None, self._control_failed)
 
     def copy_errors(self) -> None:
         lines = [f"{t.id} {t.input}: {t.error}" + (f" ({t.hint})" if t.hint else "")
