@@ -74,6 +74,7 @@ def test_spec_bundles_the_model_ffmpeg_and_resources() -> None:
     assert "imageio_ffmpeg.get_ffmpeg_exe()" in spec and '"imageio_ffmpeg/binaries"' in spec
     assert '"aipopup/resources"' in spec
     assert 'collect_submodules("aipopup")' in spec
+    assert '"httpcore._sync.http2", "h2.connection"' in spec  # imported lazily by httpcore
     # The two files the spec points at exist in this environment, where the model locator finds
     # them: a build from here cannot silently miss one.
     import imageio_ffmpeg
@@ -161,6 +162,7 @@ def test_self_check_passes_and_writes_only_to_a_temporary_folder(tmp_path: Path)
     for name in ("imports", "model", "ffmpeg", "convert", "detect", "anonymize", "video"):
         assert any(line.startswith(f"  ok    {name}") for line in lines), name
     assert "GPS removed" in done.stdout
+    assert "HTTP/2 (h2 " in done.stdout
     assert lines[-1] == "self-check passed"
     # Its temporary folder is gone, and no profile, home or working-folder file was made.
     assert list((tmp_path / "tmp").iterdir()) == []

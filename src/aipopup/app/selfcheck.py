@@ -75,7 +75,9 @@ def _modules() -> Iterator[str]:
 
 
 def _check_imports(_: Path) -> str:
-    third_party = ("numpy", "cv2", "httpx", "platformdirs", "PIL.Image", "orjson", "psutil",
+    # httpcore._sync.http2 is imported only when a server picks HTTP/2: a build that lost h2
+    # would download over http/1.1 only until then, and fail on the first HTTP/2 server.
+    third_party = ("numpy", "cv2", "httpx", "httpcore._sync.http2", "h2", "platformdirs", "PIL.Image", "orjson", "psutil",
                    "imageio_ffmpeg", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets",
                    "PySide6.QtNetwork", "PySide6.QtSvg")
     for name in third_party:
@@ -88,7 +90,10 @@ def _check_imports(_: Path) -> str:
     import cv2
     from PySide6 import __version__ as pyside_version
 
-    return f"{len(ours)} aipopup modules, OpenCV {cv2.__version__}, PySide6 {pyside_version}"
+    import h2
+
+    return (f"{len(ours)} aipopup modules, OpenCV {cv2.__version__}, PySide6 {pyside_version}, "
+            f"HTTP/2 (h2 {h2.__version__})")
 
 
 def _check_model(_: Path) -> str:
