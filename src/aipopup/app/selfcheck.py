@@ -75,11 +75,11 @@ def _modules() -> Iterator[str]:
 
 
 def _check_imports(_: Path) -> str:
-    # httpcore._sync.http2 is imported only when a server picks HTTP/2: a build that lost h2
-    # would download over http/1.1 only until then, and fail on the first HTTP/2 server.
-    third_party = ("numpy", "cv2", "httpx", "httpcore._sync.http2", "h2", "platformdirs", "PIL.Image", "orjson", "psutil",
-                   "imageio_ffmpeg", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets",
-                   "PySide6.QtNetwork", "PySide6.QtSvg")
+    # httpcore._sync.http2 is imported only once a server picks HTTP/2, and without h2 the
+    # https pool cannot be made: a build that lost them would fail on its first https link.
+    third_party = ("numpy", "cv2", "httpx", "httpcore._sync.http2", "h2", "platformdirs",
+                   "PIL.Image", "orjson", "psutil", "imageio_ffmpeg", "PySide6.QtCore",
+                   "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtNetwork", "PySide6.QtSvg")
     for name in third_party:
         importlib.import_module(name)
     # Every module of the package, the GUI included: a frozen build that missed one fails here
@@ -88,9 +88,8 @@ def _check_imports(_: Path) -> str:
     for name in ours:
         importlib.import_module(name)
     import cv2
-    from PySide6 import __version__ as pyside_version
-
     import h2
+    from PySide6 import __version__ as pyside_version
 
     return (f"{len(ours)} aipopup modules, OpenCV {cv2.__version__}, PySide6 {pyside_version}, "
             f"HTTP/2 (h2 {h2.__version__})")
