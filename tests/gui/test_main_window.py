@@ -184,14 +184,21 @@ def test_the_wizard_remembers_the_last_choices(
     again.reject()
 
 
-def test_the_table_shows_each_state_and_the_context_menu_controls_tasks(
-        qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
-    # One worker; a 24 MP photo first keeps it busy while the small ones wait in the queue.
+def queue_big_then_small(qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path,
+                         tmp_path: Path) -> list[str]:
+    """A 24 MP photo, then three small ones, through the wizard: with one worker the big one
+    runs while the others wait in the queue. The four task ids, in queue order."""
     inputs = [big_photo, *sorted(photos.glob("*.jpg"))[:3]]
     window.open_wizard([str(p) for p in inputs])
     start_wizard(qtbot, window, tmp_path / "out")
     qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT_MS)
-    first, second, third, fourth = window.model.task_ids()
+    return window.model.task_ids()
+
+
+def test_the_table_shows_each_state_and_the_context_menu_controls_tasks(
+        qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
+    # One worker; a 24 MP photo first keeps it busy while the small ones wait in the queue.
+    first, second, third, fourth = queue_big_then_small(qtbot, window, big_photo, photos, tmp_path)
     seen: dict[str, set[str]] = {t: set() for t in window.model.task_ids()}
 
     def record() -> None:
@@ -272,11 +279,7 @@ def test_toolbar_pause_all_start_all_move_to_top_and_clear_finished(
         qtbot: QtBot, window: MainWindow, big_photo: Path, photos: Path, tmp_path: Path) -> None:
     # One worker: the 24 MP photo runs while three small ones wait, so the order they start in
     # after "Start all" is the queue's order, which "Move to top" changed.
-    inputs = [big_photo, *sorted(photos.glob("*.jpg"))[:3]]
-    window.open_wizard([str(p) for p in inputs])
-    start_wizard(qtbot, window, tmp_path / "out")
-    qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT_MS)
-    first, second, third, fourth = window.model.task_ids()
+    first, second, third, fourth = queue_big_then_small(qtbot, window, big_photo, photos, tmp_path)
     qtbot.waitUntil(lambda: status(window, first) == "Running", timeout=WAIT_MS)
 
     window.actions_.pause_all.trigger()

@@ -17,5 +17,11 @@ BREATH_S = 0.001
 
 
 def breathe(step: int) -> None:
+    """Call once per step of a long loop; every BREATH_EVERY steps it pauses."""
     if step % BREATH_EVERY == BREATH_EVERY - 1:
-        time.sleep(BREATH_S)
+        pause()
+
+
+def pause() -> None:
+    """One breath, for loops whose steps are already BREATH_EVERY items of work each."""
+    time.sleep(BREATH_S)

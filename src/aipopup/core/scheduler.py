@@ -25,7 +25,7 @@ from typing import Any
 
 from aipopup.core import operation
 from aipopup.core.cancel import CancelToken
-from aipopup.core.courtesy import BREATH_EVERY, breathe
+from aipopup.core.courtesy import pause
 from aipopup.core.errors import Cancelled, TaskError, TransientError
 from aipopup.core.events import Event
 from aipopup.core.executor import Executor
@@ -213,7 +213,7 @@ class Scheduler:
         try:
             for start in range(0, len(tasks), ADD_CHUNK):
                 self._add_chunk(stored, tasks, start, ids, seq)
-                breathe(BREATH_EVERY - 1)  # a chunk is a breath's worth of work
+                pause()  # a chunk of ADD_CHUNK tasks is a breath's worth of work
         finally:
             events: list[Event] = [Event("batch", batch_id=batch.id)]
             with self._lock:
